@@ -1,0 +1,65 @@
+namespace QuotaGrains.Domain.Options;
+
+/// <summary>The rules of a Space that live in configuration (section <c>Quota:Spaces</c>).</summary>
+public sealed class SpaceRulesOptions
+{
+    /// <summary>A hold whose outcome never arrives is refunded after this long (default 15 minutes).</summary>
+    public TimeSpan HoldTimeToLive { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long an operation id is remembered for replay (default 24 hours). Must exceed the hold TTL.</summary>
+    public TimeSpan OperationIdRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The most items one reserve may hold (default 1,000).</summary>
+    public int MaxBatchItems { get; set; } = 1_000;
+
+    /// <summary>The longest Space, user, operation or hold id accepted (default 128 characters).</summary>
+    public int MaxIdLength { get; set; } = 128;
+
+    /// <summary>The largest custom (Enterprise) allowance accepted per renewal.</summary>
+    public long MaxCustomAllowance { get; set; } = 1_000_000_000_000;
+
+    /// <summary>Percentages of the allowance whose first crossing in a cycle emits a notification.</summary>
+    public int[] UsageThresholds { get; set; } = [50, 80, 100];
+
+    /// <summary>Past cycles kept for the usage page (at least 12).</summary>
+    public int UsageHistoryCycles { get; set; } = 24;
+
+    /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (HoldTimeToLive <= TimeSpan.Zero)
+        {
+            yield return "HoldTimeToLive must be positive.";
+        }
+
+        if (OperationIdRetention <= HoldTimeToLive)
+        {
+            yield return "OperationIdRetention must be longer than HoldTimeToLive, or a retried reserve could be charged twice.";
+        }
+
+        if (MaxBatchItems is < 1 or > 100_000)
+        {
+            yield return "MaxBatchItems must be between 1 and 100,000.";
+        }
+
+        if (MaxIdLength is < 8 or > 1_024)
+        {
+            yield return "MaxIdLength must be between 8 and 1,024.";
+        }
+
+        if (MaxCustomAllowance < 1)
+        {
+            yield return "MaxCustomAllowance must be positive.";
+        }
+
+        if (UsageThresholds.Any(t => t is < 1 or > 100) || UsageThresholds.Distinct().Count() != UsageThresholds.Length)
+        {
+            yield return "UsageThresholds must be distinct percentages between 1 and 100.";
+        }
+
+        if (UsageHistoryCycles < 12)
+        {
+            yield return "UsageHistoryCycles must be at least 12.";
+        }
+    }
+}

@@ -1,0 +1,138 @@
+namespace QuotaGrains.Domain.Spaces;
+
+/// <summary>Every change of a Space is one of these: the journal's records and the ledger's entries.
+/// <see cref="Sequence"/> numbers a Space's events from 1 without gaps.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.SpaceEvent")]
+public abstract record SpaceEvent(
+    [property: Id(0)] long Sequence,
+    [property: Id(1)] DateTimeOffset At);
+
+/// <summary>An event that carries out a request: it remembers the operation id and a fingerprint of the
+/// request's parameters, so a retry replays the outcome and a reuse with other parameters is refused.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.RequestEvent")]
+public abstract record RequestEvent(
+    long Sequence,
+    DateTimeOffset At,
+    [property: Id(0)] string OperationId,
+    [property: Id(1)] ulong Fingerprint) : SpaceEvent(Sequence, At);
+
+[GenerateSerializer, Immutable, Alias("QuotaGrains.SpaceCreated")]
+public sealed record SpaceCreated(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] string OwnerUserId,
+    [property: Id(1)] PlanTier Plan,
+    [property: Id(2)] long? CustomAllowance,
+    [property: Id(3)] BillingCadence Cadence,
+    [property: Id(4)] DateTimeOffset Anchor,
+    [property: Id(5)] int CatalogVersion,
+    [property: Id(6)] long Allowance,
+    [property: Id(7)] DateTimeOffset CycleStart,
+    [property: Id(8)] DateTimeOffset NextRenewal) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+[GenerateSerializer, Immutable, Alias("QuotaGrains.MemberAdded")]
+public sealed record MemberAdded(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] string UserId,
+    [property: Id(1)] SpaceRole Role) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+[GenerateSerializer, Immutable, Alias("QuotaGrains.MemberRemoved")]
+public sealed record MemberRemoved(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] string UserId) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+/// <summary>An upgrade: the current cycle's allowance rises at once; what was used stays used.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.PlanUpgraded")]
+public sealed record PlanUpgraded(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] PlanTier Plan,
+    [property: Id(1)] long? CustomAllowance,
+    [property: Id(2)] long Allowance) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+/// <summary>A downgrade or cancellation: it takes effect at the next renewal.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.PlanChangeScheduled")]
+public sealed record PlanChangeScheduled(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] PlanTier Plan,
+    [property: Id(1)] long? CustomAllowance,
+    [property: Id(2)] DateTimeOffset EffectiveAt) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+/// <summary>A hold of <see cref="Count"/> items of <see cref="UnitCredits"/> each. The hold id is the operation id.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.CreditsReserved")]
+public sealed record CreditsReserved(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] string UserId,
+    [property: Id(1)] GenerationSpec Spec,
+    [property: Id(2)] int Count,
+    [property: Id(3)] long UnitCredits,
+    [property: Id(4)] DateTimeOffset ExpiresAt) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+/// <summary>Items of a hold charged. <see cref="Items"/> <c>null</c> means every item pending at that point.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.HoldCommitted")]
+public sealed record HoldCommitted(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] string HoldId,
+    [property: Id(1)] int[]? Items,
+    [property: Id(2)] long Credits) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+/// <summary>Items of a hold returned to the pool. <see cref="Items"/> <c>null</c> means every item pending at that point.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.HoldRefunded")]
+public sealed record HoldRefunded(
+    long Sequence,
+    DateTimeOffset At,
+    string OperationId,
+    ulong Fingerprint,
+    [property: Id(0)] string HoldId,
+    [property: Id(1)] int[]? Items,
+    [property: Id(2)] long Credits) : RequestEvent(Sequence, At, OperationId, Fingerprint);
+
+/// <summary>A hold nobody settled in time: its pending items are refunded. <see cref="SpaceEvent.At"/> is the expiry instant.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.HoldExpired")]
+public sealed record HoldExpired(
+    long Sequence,
+    DateTimeOffset At,
+    [property: Id(0)] string HoldId,
+    [property: Id(1)] int Items,
+    [property: Id(2)] long Credits) : SpaceEvent(Sequence, At);
+
+/// <summary>A renewal: used back to zero, allowance from the plan (pending change applied) and the catalog version
+/// in effect at <see cref="SpaceEvent.At"/>. Open holds carry over.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.CycleRenewed")]
+public sealed record CycleRenewed(
+    long Sequence,
+    DateTimeOffset At,
+    [property: Id(0)] PlanTier Plan,
+    [property: Id(1)] long? CustomAllowance,
+    [property: Id(2)] int CatalogVersion,
+    [property: Id(3)] long Allowance,
+    [property: Id(4)] DateTimeOffset NextRenewal,
+    [property: Id(5)] long CarriedHeld) : SpaceEvent(Sequence, At);
+
+/// <summary>Committed usage first reached <see cref="Percent"/> % of the allowance in the current cycle.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.UsageThresholdCrossed")]
+public sealed record UsageThresholdCrossed(
+    long Sequence,
+    DateTimeOffset At,
+    [property: Id(0)] int Percent,
+    [property: Id(1)] long Used,
+    [property: Id(2)] long Allowance) : SpaceEvent(Sequence, At);
