@@ -1,0 +1,61 @@
+namespace QuotaGrains.Client;
+
+/// <summary>
+/// What a generation server needs: reserve credits before a generation, then commit on success. A hold that is
+/// disposed without commit (an exception, a cancellation, a forgotten commit) is refunded.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var hold = await quota.ReserveAsync(userId, spaceId, new GenerationSpec("virtual-model", MediaKind.Image, ResolutionTier.Hd));
+/// if (!hold.Succeeded) return Results.Problem(hold.Rejection!.Message);
+/// var image = await generator.RunAsync(prompt, cancellationToken);
+/// await hold.CommitAsync();
+/// </code>
+/// </example>
+public interface IQuotaClient
+{
+    /// <summary>Holds the cost of <paramref name="count"/> generations in the user's Space, all or nothing.</summary>
+    /// <param name="operationId">Names the hold; pass the same id when retrying a request of your own so that it is
+    /// charged once. A new id is made when omitted.</param>
+    /// <exception cref="QuotaUnavailableException">The outcome is unknown after every retry: do not generate.</exception>
+    Task<QuotaHold> ReserveAsync(
+        string userId,
+        string spaceId,
+        GenerationSpec spec,
+        int count = 1,
+        string? operationId = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Reserves, runs <paramref name="generate"/>, and commits when it returns or refunds when it throws.</summary>
+    /// <returns>The generation's result, or the rejection when the reserve was refused (nothing ran).</returns>
+    Task<QuotaRun<T>> RunAsync<T>(
+        string userId,
+        string spaceId,
+        GenerationSpec spec,
+        Func<CancellationToken, Task<T>> generate,
+        string? operationId = null,
+        CancellationToken cancellationToken = default);
+
+    Task<CommandResult> CreateSpaceAsync(string spaceId, CreateSpaceRequest request, CancellationToken cancellationToken = default);
+
+    Task<CommandResult> AddMemberAsync(string spaceId, AddMemberRequest request, CancellationToken cancellationToken = default);
+
+    Task<CommandResult> RemoveMemberAsync(string spaceId, RemoveMemberRequest request, CancellationToken cancellationToken = default);
+
+    Task<CommandResult> ChangePlanAsync(string spaceId, ChangePlanRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The Space's pool now, or <c>null</c> if there is no such Space.</summary>
+    Task<SpaceBalance?> GetBalanceAsync(string spaceId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<CycleUsage>> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The outcome of <see cref="IQuotaClient.RunAsync{T}"/>.</summary>
+public sealed record QuotaRun<T>(ReserveResult Reservation, T? Value)
+{
+    public bool Succeeded => Reservation.Succeeded;
+
+    public Rejection? Rejection => Reservation.Rejection;
+}

@@ -1,0 +1,151 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QuotaGrains.Client.Options;
+
+namespace QuotaGrains.Client;
+
+/// <summary>The in-process client: calls the user's grain (spending) and the Space grain (administration, queries)
+/// through whatever <see cref="IGrainFactory"/> the host has, a silo's own or an <see cref="IClusterClient"/>.</summary>
+public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, ILogger<QuotaClient> logger) : IQuotaClient
+{
+    private readonly QuotaClientOptions _options = options.Value;
+
+    public async Task<QuotaHold> ReserveAsync(
+        string userId,
+        string spaceId,
+        GenerationSpec spec,
+        int count = 1,
+        string? operationId = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(spaceId);
+        ArgumentNullException.ThrowIfNull(spec);
+        if (operationId is not null && (operationId.Length == 0 || operationId.Length > _options.MaxCallerOperationIdLength))
+        {
+            throw new ArgumentException($"An operation id must have 1 to {_options.MaxCallerOperationIdLength} characters.", nameof(operationId));
+        }
+
+        var request = new ReserveRequest(operationId ?? Guid.NewGuid().ToString("N"), spec, count);
+        var result = await InvokeAsync(() => grains.GetGrain<IUserGrain>(userId).ReserveAsync(spaceId, request), cancellationToken);
+        var hold = new QuotaHold(this, userId, spaceId, result);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            await hold.DisposeAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return hold;
+    }
+
+    public async Task<QuotaRun<T>> RunAsync<T>(
+        string userId,
+        string spaceId,
+        GenerationSpec spec,
+        Func<CancellationToken, Task<T>> generate,
+        string? operationId = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(generate);
+        await using var hold = await ReserveAsync(userId, spaceId, spec, 1, operationId, cancellationToken);
+        if (!hold.Succeeded)
+        {
+            return new QuotaRun<T>(hold.Reservation, default);
+        }
+
+        var value = await generate(cancellationToken);
+        await hold.CommitAsync(cancellationToken: CancellationToken.None);
+        return new QuotaRun<T>(hold.Reservation, value);
+    }
+
+    public Task<CommandResult> CreateSpaceAsync(string spaceId, CreateSpaceRequest request, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).CreateAsync(request), cancellationToken);
+
+    public Task<CommandResult> AddMemberAsync(string spaceId, AddMemberRequest request, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).AddMemberAsync(request), cancellationToken);
+
+    public Task<CommandResult> RemoveMemberAsync(string spaceId, RemoveMemberRequest request, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).RemoveMemberAsync(request), cancellationToken);
+
+    public Task<CommandResult> ChangePlanAsync(string spaceId, ChangePlanRequest request, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).ChangePlanAsync(request), cancellationToken);
+
+    public Task<SpaceBalance?> GetBalanceAsync(string spaceId, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).GetBalanceAsync(), cancellationToken);
+
+    public Task<IReadOnlyList<CycleUsage>> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).GetUsageAsync(), cancellationToken);
+
+    public Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        return InvokeAsync(() => grains.GetGrain<IUserGrain>(userId).GetSpacesAsync(), cancellationToken);
+    }
+
+    internal Task<SettleResult> SettleAsync(QuotaHold hold, bool commit, SettleRequest request, CancellationToken cancellationToken)
+    {
+        var user = grains.GetGrain<IUserGrain>(hold.UserId);
+        return InvokeAsync(() => commit ? user.CommitAsync(hold.SpaceId, request) : user.RefundAsync(hold.SpaceId, request), cancellationToken);
+    }
+
+    internal async Task RefundOnDisposeAsync(QuotaHold hold)
+    {
+        try
+        {
+            var result = await hold.SettleAsync(commit: false, items: null, CancellationToken.None);
+            if (!result.Succeeded)
+            {
+                LogRefundRefused(hold.HoldId, hold.SpaceId, result.Rejection);
+            }
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The hold expires and is refunded by the engine; a dispose must not throw over the caller's exception.
+            LogRefundFailed(exception, hold.HoldId, hold.SpaceId);
+        }
+    }
+
+    private ISpaceGrain Space(string spaceId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spaceId);
+        return grains.GetGrain<ISpaceGrain>(spaceId);
+    }
+
+    /// <summary>Calls, and retries with the same request (same operation id) while the outcome is unknown.</summary>
+    private async Task<T> InvokeAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var delay = _options.RetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception exception) when (IsOutcomeUnknown(exception))
+            {
+                if (attempt >= _options.MaxAttempts)
+                {
+                    throw exception as QuotaUnavailableException
+                        ?? new QuotaUnavailableException("The quota engine did not answer; the outcome is unknown. Retry with the same operation id.", exception);
+                }
+
+                LogRetry(exception, attempt);
+                await Task.Delay(delay, cancellationToken);
+                delay *= 2;
+            }
+        }
+    }
+
+    private static bool IsOutcomeUnknown(Exception exception) =>
+        exception is QuotaUnavailableException or TimeoutException or OrleansException;
+
+    [LoggerMessage(1, LogLevel.Warning, "Quota call failed with an unknown outcome (attempt {Attempt}); retrying with the same operation id.")]
+    private partial void LogRetry(Exception exception, int attempt);
+
+    [LoggerMessage(2, LogLevel.Warning, "Refunding hold {HoldId} in Space {SpaceId} on dispose was refused: {Rejection}.")]
+    private partial void LogRefundRefused(string? holdId, string spaceId, Rejection? rejection);
+
+    [LoggerMessage(3, LogLevel.Warning, "Refunding hold {HoldId} in Space {SpaceId} on dispose failed; the hold will expire.")]
+    private partial void LogRefundFailed(Exception exception, string? holdId, string spaceId);
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics.Metrics;
+
+namespace QuotaGrains.Grains.Diagnostics;
+
+/// <summary>The engine's meters (meter name <see cref="MeterName"/>), exported by OpenTelemetry where configured.</summary>
+public sealed class QuotaInstruments : IDisposable
+{
+    public const string MeterName = "QuotaGrains";
+
+    private readonly Meter _meter;
+
+    public QuotaInstruments(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        Requests = _meter.CreateCounter<long>("quota.requests", description: "Requests decided by Space grains, by kind and outcome.");
+        Credits = _meter.CreateCounter<long>("quota.credits", unit: "{credit}", description: "Credits moved, by movement (reserved, committed, refunded, expired).");
+        WriteDuration = _meter.CreateHistogram<double>("quota.space.write.duration", unit: "ms", description: "Time to make a Space's changes durable.");
+        WriteBatch = _meter.CreateHistogram<long>("quota.space.write.events", unit: "{event}", description: "Events made durable by one Space write (group commit).");
+    }
+
+    public Counter<long> Requests { get; }
+
+    public Counter<long> Credits { get; }
+
+    public Histogram<double> WriteDuration { get; }
+
+    public Histogram<long> WriteBatch { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace QuotaGrains.Grains.Diagnostics;
+
+internal static partial class QuotaLog
+{
+    [LoggerMessage(1, LogLevel.Error, "Space {SpaceId}: writing state failed; {Requests} waiting request(s) fail closed and the Space reloads.")]
+    public static partial void SpaceWriteFailed(ILogger logger, Exception exception, string spaceId, int requests);
+
+    [LoggerMessage(2, LogLevel.Information, "Space {SpaceId}: cycle renewed at {At:O}, allowance {Allowance}.")]
+    public static partial void CycleRenewed(ILogger logger, string spaceId, DateTimeOffset at, long allowance);
+
+    [LoggerMessage(3, LogLevel.Information, "Space {SpaceId}: hold {HoldId} expired, {Credits} credits returned.")]
+    public static partial void HoldExpired(ILogger logger, string spaceId, string holdId, long credits);
+
+    [LoggerMessage(4, LogLevel.Information, "Space {SpaceId}: usage reached {Percent}% ({Used}/{Allowance}).")]
+    public static partial void ThresholdCrossed(ILogger logger, string spaceId, int percent, long used, long allowance);
+
+    [LoggerMessage(5, LogLevel.Warning, "User {UserId}: recording membership of Space {SpaceId} failed.")]
+    public static partial void MembershipWriteFailed(ILogger logger, Exception exception, string userId, string spaceId);
+}

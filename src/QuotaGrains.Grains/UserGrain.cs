@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Grains;
+
+/// <summary>
+/// Routes a user's spending to the Space grain, refusing users who are not members without touching the Space.
+/// Reentrant: routing only reads, so a user's calls interleave (a batch of holds is not serialized here).
+/// The Space remains the authority: it checks membership again on every reserve.
+/// </summary>
+[Reentrant]
+public sealed class UserGrain : Grain, IUserGrain
+{
+    private readonly IPersistentState<UserState> _storage;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions)
+    {
+        _storage = stateFactory.Create<UserState>(grainContext, new StateConfiguration("user", storageOptions.Value.ProviderName));
+    }
+
+    private string UserId => this.GetPrimaryKeyString();
+
+    public Task<ReserveResult> ReserveAsync(string spaceId, ReserveRequest request) =>
+        RouteAsync(spaceId, ReserveResult.Rejected, space => space.ReserveAsync(UserId, request));
+
+    public Task<SettleResult> CommitAsync(string spaceId, SettleRequest request) =>
+        RouteAsync(spaceId, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.CommitAsync(UserId, request));
+
+    public Task<SettleResult> RefundAsync(string spaceId, SettleRequest request) =>
+        RouteAsync(spaceId, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.RefundAsync(UserId, request));
+
+    public Task<IReadOnlyList<UserSpace>> GetSpacesAsync()
+    {
+        IReadOnlyList<UserSpace> spaces = _storage.State.Spaces
+            .Where(s => s.Value.Role is not null)
+            .Select(s => new UserSpace(s.Key, s.Value.Role!.Value))
+            .OrderBy(s => s.SpaceId, StringComparer.Ordinal)
+            .ToList();
+        return Task.FromResult(spaces);
+    }
+
+    public async Task RecordMembershipAsync(string spaceId, SpaceRole? role, long spaceVersion)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_storage.State.Spaces.TryGetValue(spaceId, out var known) && known.Version >= spaceVersion)
+            {
+                return;
+            }
+
+            // Removals are kept as tombstones (role null) so that a late, older "added" notice cannot resurrect them.
+            _storage.State.Spaces[spaceId] = new UserMembership(role, spaceVersion);
+            await _storage.WriteStateAsync();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private Task<TResult> RouteAsync<TResult>(string spaceId, Func<Rejection, TResult> reject, Func<ISpaceGrain, Task<TResult>> call)
+        where TResult : OperationResult
+    {
+        if (string.IsNullOrWhiteSpace(spaceId))
+        {
+            return Task.FromResult(reject(new Rejection(RejectionCode.InvalidRequest, "SpaceId is empty.")));
+        }
+
+        if (!_storage.State.Spaces.TryGetValue(spaceId, out var membership) || membership.Role is null)
+        {
+            return Task.FromResult(reject(new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.")));
+        }
+
+        return call(GrainFactory.GetGrain<ISpaceGrain>(spaceId));
+    }
+
+    private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
+}
+
+[GenerateSerializer, Alias("QuotaGrains.UserState")]
+public sealed class UserState
+{
+    [Id(0)] public Dictionary<string, UserMembership> Spaces { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Immutable, Alias("QuotaGrains.UserMembership")]
+public sealed record UserMembership(
+    [property: Id(0)] SpaceRole? Role,
+    [property: Id(1)] long Version);
