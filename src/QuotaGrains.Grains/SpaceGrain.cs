@@ -5,31 +5,47 @@ using Orleans.Concurrency;
 using Orleans.Serialization;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Ledger;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains;
 
 /// <summary>
-/// The grain shell around one <see cref="SpacePool"/>: advance to now, decide, apply to memory, make durable,
-/// reply. It is reentrant and decides synchronously before its first await, so requests that arrive while a write
-/// is in flight are decided against that tentative state and ride in the next write (group commit without a lock).
-/// A failed write fails every waiting request closed (outcome unknown) and deactivates the Space, which then
-/// reloads from durable state.
+/// The grain shell around one <see cref="SpacePool"/>: advance to now, decide, apply to memory, append the events
+/// to the silo's journal, reply once the journal acknowledged them. Reentrant, and every decision is made before the
+/// first await, so requests that arrive while an append is in flight are decided against that tentative state and
+/// ride in the next append (group commit without a lock). A failed append or snapshot fails every waiting request
+/// closed (outcome unknown) and deactivates the Space, which then reloads from durable state.
+/// <para>Two pools: <c>_pool</c> is the tentative state requests are decided against; <c>_durable</c> receives
+/// events only once the journal acknowledged them, and is what snapshots and the ledger are written from.</para>
 /// </summary>
 [Reentrant]
 public sealed class SpaceGrain : Grain, ISpaceGrain
 {
-    private readonly IPersistentState<SpaceState> _storage;
+    private readonly IPersistentState<SpaceSnapshot> _storage;
     private readonly QuotaRules _rules;
     private readonly TimeProvider _time;
     private readonly DeepCopier<SpaceState> _copier;
+    private readonly Serializer _serializer;
+    private readonly SpaceJournal _journal;
+    private readonly ILedgerStore _ledger;
+    private readonly JournalOptions _journalOptions;
+    private readonly bool _durableStorage;
     private readonly QuotaInstruments _instruments;
     private readonly ILogger<SpaceGrain> _logger;
 
     private SpacePool _pool = null!;
+    private SpacePool _durable = null!;
+    private List<SpaceEvent> _unwritten = [];
+    private readonly List<SpaceEvent> _unsnapshotted = [];
+    private JournalPosition _durableFrom = null!;
+    private bool _snapshotBeforeAppend = true;
+    private DateTimeOffset? _dirtySince;
     private Task _lastWrite = Task.CompletedTask;
+    private Task _latestWrite = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
-    private int _nextWriteEvents;
+    private Task _snapshotting = Task.CompletedTask;
     private Exception? _failure;
     private IGrainTimer? _wakeTimer;
     private DateTimeOffset? _wakeAt;
@@ -38,34 +54,88 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         IPersistentStateFactory stateFactory,
         IGrainContext grainContext,
         IOptions<QuotaStorageOptions> storageOptions,
+        IOptions<JournalOptions> journalOptions,
         QuotaRules rules,
         TimeProvider time,
         DeepCopier<SpaceState> copier,
+        Serializer serializer,
+        SpaceJournal journal,
+        ILedgerStore ledger,
         QuotaInstruments instruments,
         ILogger<SpaceGrain> logger)
     {
-        _storage = stateFactory.Create<SpaceState>(grainContext, new StateConfiguration("space", storageOptions.Value.ProviderName));
+        _storage = stateFactory.Create<SpaceSnapshot>(grainContext, new StateConfiguration("space", storageOptions.Value.ProviderName));
+        _journalOptions = journalOptions.Value;
+        _durableStorage = storageOptions.Value.IsAzure;
         _rules = rules;
         _time = time;
         _copier = copier;
+        _serializer = serializer;
+        _journal = journal;
+        _ledger = ledger;
         _instruments = instruments;
         _logger = logger;
     }
 
     private string SpaceId => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a
+    /// gap), then a fresh snapshot if anything was replayed; only then does the Space serve.</summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The pool owns a private copy: storage only ever sees copies taken between decisions.
-        _pool = new SpacePool(SpaceId, _copier.Copy(_storage.State), _rules);
-        var due = _pool.AdvanceTo(_time.GetUtcNow());
-        return due.Count > 0 ? CommitAsync(due) : Task.CompletedTask;
+        var snapshot = _storage.State;
+        var recovered = snapshot.State is null ? new SpaceState() : _copier.Copy(snapshot.State);
+        _durable = new SpacePool(SpaceId, recovered, _rules);
+        _durableFrom = _journal.DurableTail;
+        if (snapshot.JournalFrom is { } from)
+        {
+            _unsnapshotted.AddRange(await ReplayAsync(from, cancellationToken));
+        }
+
+        _pool = new SpacePool(SpaceId, _copier.Copy(_durable.State), _rules);
+        if (_unsnapshotted.Count > 0)
+        {
+            await WriteSnapshotAsync();
+            _snapshotBeforeAppend = false;
+        }
+
+        var now = _time.GetUtcNow();
+        var changes = _pool.MigrateLegacyPools(now).Concat(_pool.AdvanceTo(now)).ToList();
+        if (changes.Count > 0)
+        {
+            await AppendAsync(changes);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _wakeTimer?.Dispose();
+
+        // In-memory storage dies with the silo: a snapshot at shutdown would have nowhere to go.
+        if (_failure is not null || (reason.ReasonCode == DeactivationReasonCode.ShuttingDown && !_durableStorage))
+        {
+            return;
+        }
+
+        try
+        {
+            await _lastWrite.WaitAsync(cancellationToken);
+            await _snapshotting.WaitAsync(cancellationToken);
+            if (_unsnapshotted.Count > 0 && _failure is null)
+            {
+                await WriteSnapshotAsync();
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or QuotaUnavailableException)
+        {
+            // The journal holds everything acknowledged; the next activation replays it.
+        }
     }
 
     public async Task<CommandResult> CreateAsync(CreateSpaceRequest request)
     {
         var outcome = Decide(p => p.Create(request, _time.GetUtcNow()), "create");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
             await NotifyMemberAsync(request.OwnerUserId);
@@ -77,7 +147,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     public async Task<CommandResult> AddMemberAsync(AddMemberRequest request)
     {
         var outcome = Decide(p => p.AddMember(request, _time.GetUtcNow()), "add-member");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
             // Also on a replay: a retry after a failed notice repairs the user's view.
@@ -90,7 +160,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     public async Task<CommandResult> RemoveMemberAsync(RemoveMemberRequest request)
     {
         var outcome = Decide(p => p.RemoveMember(request, _time.GetUtcNow()), "remove-member");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
             await NotifyMemberAsync(request.UserId);
@@ -102,28 +172,28 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     public async Task<CommandResult> ChangePlanAsync(ChangePlanRequest request)
     {
         var outcome = Decide(p => p.ChangePlan(request, _time.GetUtcNow()), "change-plan");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<ReserveResult> ReserveAsync(string userId, ReserveRequest request)
     {
         var outcome = Decide(p => p.Reserve(userId, request, _time.GetUtcNow()), "reserve");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<SettleResult> CommitAsync(string userId, SettleRequest request)
     {
         var outcome = Decide(p => p.Commit(userId, request, _time.GetUtcNow()), "commit");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<SettleResult> RefundAsync(string userId, SettleRequest request)
     {
         var outcome = Decide(p => p.Refund(userId, request, _time.GetUtcNow()), "refund");
-        await CommitAsync(outcome);
+        await DurableAsync(outcome);
         return outcome.Result;
     }
 
@@ -153,7 +223,37 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         return Task.FromResult(notifications);
     }
 
-    /// <summary>Reads see the pool as of now: renewals and expiries due are applied (and written) first.</summary>
+    public async Task<LedgerPage> GetLedgerAsync(LedgerQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.PageSize is < 1 or > LedgerQuery.MaxPageSize || query.AfterSequence < 0)
+        {
+            throw new ArgumentException($"PageSize must be 1..{LedgerQuery.MaxPageSize} and AfterSequence not negative.", nameof(query));
+        }
+
+        // Entries already in the table, then durable ones that the next snapshot will write there.
+        var pending = _unsnapshotted.Select(LedgerEntries.From).ToList();
+        var stored = await _ledger.QueryAsync(SpaceId, query, CancellationToken.None);
+        var entries = stored
+            .Concat(pending.Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To)))
+            .DistinctBy(e => e.Sequence)
+            .OrderBy(e => e.Sequence)
+            .Take(query.PageSize)
+            .ToList();
+        return new LedgerPage(entries, entries.Count == query.PageSize ? entries[^1].Sequence : null);
+    }
+
+    public async Task SnapshotAsync()
+    {
+        ThrowIfFailed();
+        await _lastWrite;
+        if (_unsnapshotted.Count > 0 || _snapshotBeforeAppend)
+        {
+            await SnapshotInOrderAsync();
+        }
+    }
+
+    /// <summary>Reads see the pool as of now: renewals and expiries due are applied (and journaled) first.</summary>
     private DateTimeOffset Advance()
     {
         ThrowIfFailed();
@@ -162,7 +262,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         if (due.Count > 0)
         {
             // Renewals and expiries are a function of state and time: a reader need not wait for them to be written.
-            _ = CommitAsync(due).ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
+            _ = AppendAsync(due).ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
         }
 
         return now;
@@ -177,23 +277,22 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         return outcome;
     }
 
-    private Task CommitAsync<TResult>(Outcome<TResult> outcome)
+    private Task DurableAsync<TResult>(Outcome<TResult> outcome)
         where TResult : OperationResult
     {
         if (outcome.Events.Count > 0)
         {
-            return CommitAsync(outcome.Events);
+            return AppendAsync(outcome.Events);
         }
 
-        // A replayed outcome is only as durable as the write that carries the original: wait for it.
-        return outcome.Result.Replayed && _nextWrite is { } pending ? pending.Task : Task.CompletedTask;
+        // A replayed outcome is only as durable as the latest write, which carries the original or follows it.
+        return outcome.Result.Replayed ? _latestWrite : Task.CompletedTask;
     }
 
-    private Task CommitAsync(IReadOnlyList<SpaceEvent> events)
+    private Task AppendAsync(IReadOnlyList<SpaceEvent> events)
     {
         Observe(events);
-        ScheduleWakeUp();
-        _nextWriteEvents += events.Count;
+        _unwritten.AddRange(events);
         if (_nextWrite is { } pending)
         {
             return pending.Task;
@@ -201,17 +300,19 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
 
         var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _nextWrite = next;
+        _latestWrite = next.Task;
         _lastWrite = WriteAfterAsync(_lastWrite, next);
         return next.Task;
     }
 
-    /// <summary>One write at a time; every change decided while it is in flight goes in the following one.</summary>
+    /// <summary>One append in flight per Space; everything decided meanwhile goes in the following one. An append is
+    /// only handed to the journal after the previous one is acknowledged, so a Space's records never overtake.</summary>
     private async Task WriteAfterAsync(Task previous, TaskCompletionSource completion)
     {
         await previous;
         _nextWrite = null;
-        var events = _nextWriteEvents;
-        _nextWriteEvents = 0;
+        var events = _unwritten;
+        _unwritten = [];
         if (_failure is not null)
         {
             completion.SetException(Unavailable(_failure));
@@ -221,18 +322,138 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         var started = Stopwatch.GetTimestamp();
         try
         {
-            _storage.State = _copier.Copy(_pool.State);
-            await _storage.WriteStateAsync();
+            if (_snapshotBeforeAppend)
+            {
+                // A crash after this activation's first append must find a snapshot that names this journal.
+                await SnapshotInOrderAsync();
+                _snapshotBeforeAppend = false;
+            }
+
+            var payload = _serializer.SerializeToArray(events.ToArray());
+            var record = JournalRecord.Encode(SpaceId, events[0].Sequence, events.Count, payload);
+            var blockStart = await _journal.AppendAsync(SpaceId, record);
+            foreach (var e in events)
+            {
+                _durable.Apply(e);
+            }
+
+            _durableFrom = blockStart;
+            _unsnapshotted.AddRange(events);
+            _dirtySince ??= _time.GetUtcNow();
             _instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            _instruments.WriteBatch.Record(events);
+            _instruments.WriteBatch.Record(events.Count);
             completion.SetResult();
+            if (_unsnapshotted.Count >= _journalOptions.SnapshotEveryEvents)
+            {
+                _ = SnapshotInOrderAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
+            }
+
+            ScheduleWakeUp();
         }
         catch (Exception exception)
         {
-            // Memory now holds changes that may not be durable: refuse everything until a fresh activation reloads.
+            Fail(exception, events.Count);
+            completion.SetException(Unavailable(exception));
+        }
+    }
+
+    /// <summary>Snapshots never overlap: each waits for the one before.</summary>
+    private Task SnapshotInOrderAsync()
+    {
+        var previous = _snapshotting;
+        _snapshotting = RunAsync();
+        return _snapshotting;
+
+        async Task RunAsync()
+        {
+            await previous.ContinueWith(static _ => { }, TaskScheduler.Current);
+            if (_failure is not null)
+            {
+                throw Unavailable(_failure);
+            }
+
+            await WriteSnapshotAsync();
+        }
+    }
+
+    /// <summary>Ledger entries first (upserts by sequence, so a replay is harmless), then the durable state with the
+    /// journal position after which its newer records lie. A failure (an ETag conflict means another activation)
+    /// fails the Space closed.</summary>
+    private async Task WriteSnapshotAsync()
+    {
+        var state = _copier.Copy(_durable.State);
+        var from = _durableFrom;
+        var entries = _unsnapshotted.Select(LedgerEntries.From).ToList();
+        var covered = _unsnapshotted.Count;
+        try
+        {
+            if (entries.Count > 0)
+            {
+                await _ledger.WriteAsync(SpaceId, entries, CancellationToken.None);
+            }
+
+            _storage.State = new SpaceSnapshot { State = state, JournalFrom = from };
+            await _storage.WriteStateAsync();
+        }
+        catch (Exception exception)
+        {
+            Fail(exception, 0);
+            throw Unavailable(exception);
+        }
+
+        _unsnapshotted.RemoveRange(0, covered);
+        _dirtySince = _unsnapshotted.Count > 0 ? _time.GetUtcNow() : null;
+        _instruments.SnapshotWrites.Add(1);
+        _journal.ReleaseBefore(SpaceId, from);
+    }
+
+    private async Task<List<SpaceEvent>> ReplayAsync(JournalPosition from, CancellationToken cancellationToken)
+    {
+        var replayed = new List<SpaceEvent>();
+        var segments = await _journal.Store.ListSegmentsAsync(from.Stream + "/", cancellationToken);
+        foreach (var segment in segments)
+        {
+            var number = JournalPosition.SegmentNumberOf(segment);
+            if (number < from.Segment)
+            {
+                continue;
+            }
+
+            var data = await _journal.Store.ReadAsync(segment, number == from.Segment ? from.Offset : 0, cancellationToken);
+            foreach (var record in JournalRecord.DecodeAll(data))
+            {
+                if (record.SpaceId != SpaceId || record.LastSequence <= _durable.State.Sequence)
+                {
+                    continue;
+                }
+
+                if (record.FirstSequence > _durable.State.Sequence + 1)
+                {
+                    // A gap: what follows it was never acknowledged.
+                    return replayed;
+                }
+
+                foreach (var e in _serializer.Deserialize<SpaceEvent[]>(record.Payload) ?? [])
+                {
+                    if (e.Sequence > _durable.State.Sequence)
+                    {
+                        _durable.Apply(e);
+                        replayed.Add(e);
+                    }
+                }
+            }
+        }
+
+        return replayed;
+    }
+
+    private void Fail(Exception exception, int events)
+    {
+        // Memory now holds changes that may not be durable: refuse everything until a fresh activation reloads.
+        if (_failure is null)
+        {
             _failure = exception;
             QuotaLog.SpaceWriteFailed(_logger, exception, SpaceId, events);
-            completion.SetException(Unavailable(exception));
             DeactivateOnIdle();
         }
     }
@@ -266,11 +487,16 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
     }
 
-    /// <summary>Wakes the Space when its earliest hold expires (or it renews), so expiries are applied and written
+    /// <summary>Wakes the Space when a hold expires, it renews, or a dirty snapshot is due, so that these happen
     /// even when nobody calls. Correctness does not depend on it: every call advances to now first.</summary>
     private void ScheduleWakeUp()
     {
         var due = _pool.NextDueAt();
+        if (_dirtySince is { } dirty && (due is null || dirty + _journalOptions.SnapshotInterval < due))
+        {
+            due = dirty + _journalOptions.SnapshotInterval;
+        }
+
         if (due is null || (_wakeAt is { } planned && planned <= due))
         {
             return;
@@ -285,24 +511,36 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             new GrainTimerCreationOptions(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan) { Interleave = true });
     }
 
-    private Task WakeUpAsync()
+    private async Task WakeUpAsync()
     {
         _wakeTimer?.Dispose();
         _wakeTimer = null;
         _wakeAt = null;
         if (_failure is not null)
         {
-            return Task.CompletedTask;
+            return;
         }
 
-        var due = _pool.AdvanceTo(_time.GetUtcNow());
-        if (due.Count > 0)
+        try
         {
-            return CommitAsync(due);
-        }
+            var now = _time.GetUtcNow();
+            var due = _pool.AdvanceTo(now);
+            if (due.Count > 0)
+            {
+                await AppendAsync(due);
+            }
 
-        ScheduleWakeUp();
-        return Task.CompletedTask;
+            if (_dirtySince is { } dirty && now - dirty >= _journalOptions.SnapshotInterval)
+            {
+                await SnapshotInOrderAsync();
+            }
+
+            ScheduleWakeUp();
+        }
+        catch (QuotaUnavailableException)
+        {
+            // Already failed closed and logged; the Space deactivates and reloads.
+        }
     }
 
     private Task NotifyMemberAsync(string userId)
@@ -320,7 +558,8 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     }
 
     private QuotaUnavailableException Unavailable(Exception cause) =>
-        new($"Space '{SpaceId}' could not make its changes durable; the outcome is unknown. Retry with the same operation id.", cause);
+        cause as QuotaUnavailableException
+        ?? new($"Space '{SpaceId}' could not make its changes durable; the outcome is unknown. Retry with the same operation id.", cause);
 
     private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains;
@@ -14,10 +15,12 @@ public sealed class UserGrain : Grain, IUserGrain
 {
     private readonly IPersistentState<UserState> _storage;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly int _maxIdLength;
 
-    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions)
+    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules)
     {
         _storage = stateFactory.Create<UserState>(grainContext, new StateConfiguration("user", storageOptions.Value.ProviderName));
+        _maxIdLength = rules.Spaces.MaxIdLength;
     }
 
     private string UserId => this.GetPrimaryKeyString();
@@ -64,9 +67,10 @@ public sealed class UserGrain : Grain, IUserGrain
     private Task<TResult> RouteAsync<TResult>(string spaceId, Func<Rejection, TResult> reject, Func<ISpaceGrain, Task<TResult>> call)
         where TResult : OperationResult
     {
-        if (string.IsNullOrWhiteSpace(spaceId))
+        // Malformed ids are invalid requests (as the Space would say), not a membership question.
+        if ((CheckId(spaceId, "SpaceId") ?? CheckId(UserId, "UserId")) is { } invalid)
         {
-            return Task.FromResult(reject(new Rejection(RejectionCode.InvalidRequest, "SpaceId is empty.")));
+            return Task.FromResult(reject(new Rejection(RejectionCode.InvalidRequest, invalid)));
         }
 
         if (!_storage.State.Spaces.TryGetValue(spaceId, out var membership) || membership.Role is null)
@@ -76,6 +80,12 @@ public sealed class UserGrain : Grain, IUserGrain
 
         return call(GrainFactory.GetGrain<ISpaceGrain>(spaceId));
     }
+
+    private string? CheckId(string? value, string name) =>
+        string.IsNullOrWhiteSpace(value) ? $"{name} is empty."
+        : value.Length > _maxIdLength ? $"{name} is longer than {_maxIdLength} characters."
+        : value.Any(char.IsControl) ? $"{name} contains a control character."
+        : null;
 
     private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }

@@ -41,6 +41,14 @@ public interface ISpaceGrain : IGrainWithStringKey
     [Alias("GetUsage"), AlwaysInterleave]
     Task<IReadOnlyList<CycleUsage>> GetUsageAsync();
 
+    /// <summary>The Space's ledger: every event as an entry, by time range (e.g. a cycle), paged by sequence.</summary>
+    [Alias("GetLedger"), AlwaysInterleave]
+    Task<LedgerPage> GetLedgerAsync(LedgerQuery query);
+
+    /// <summary>Writes a snapshot now if anything is not yet in one (used by the journal's retention sweep).</summary>
+    [Alias("Snapshot")]
+    Task SnapshotAsync();
+
     /// <summary>Usage threshold notifications of the current and recent cycles, oldest first.</summary>
     [Alias("GetNotifications"), AlwaysInterleave]
     Task<IReadOnlyList<UsageNotification>> GetNotificationsAsync();

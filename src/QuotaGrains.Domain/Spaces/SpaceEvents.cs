@@ -136,3 +136,16 @@ public sealed record UsageThresholdCrossed(
     [property: Id(0)] int Percent,
     [property: Id(1)] long Used,
     [property: Id(2)] long Allowance) : SpaceEvent(Sequence, At);
+
+/// <summary>A legacy Space's separate image and video pools merged into one: allowance and used are the sums,
+/// nothing lost or invented. Applied once: afterwards the legacy pools are gone.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.PoolsMigrated")]
+public sealed record PoolsMigrated(
+    long Sequence,
+    DateTimeOffset At,
+    [property: Id(0)] long ImageAllowance,
+    [property: Id(1)] long ImageUsed,
+    [property: Id(2)] long VideoAllowance,
+    [property: Id(3)] long VideoUsed,
+    [property: Id(4)] long Allowance,
+    [property: Id(5)] long Used) : SpaceEvent(Sequence, At);

@@ -76,6 +76,21 @@ public sealed class SpacePool
         return events;
     }
 
+    /// <summary>Merges a legacy Space's image and video pools into one, once: allowance and used are the sums.</summary>
+    public IReadOnlyList<SpaceEvent> MigrateLegacyPools(DateTimeOffset now)
+    {
+        if (State.LegacyPools is not { } legacy)
+        {
+            return [];
+        }
+
+        var migrated = new PoolsMigrated(
+            Next(1), Max(now, State.LastEventAt), legacy.ImageAllowance, legacy.ImageUsed, legacy.VideoAllowance, legacy.VideoUsed,
+            legacy.ImageAllowance + legacy.VideoAllowance, legacy.ImageUsed + legacy.VideoUsed);
+        Apply(migrated);
+        return [migrated];
+    }
+
     /// <summary>The pool as it stands (call <see cref="AdvanceTo"/> first to see it as of an instant).</summary>
     public SpaceBalance? Balance(DateTimeOffset asOf) => !State.Created ? null : new SpaceBalance(
         SpaceId, State.Plan, State.PendingPlan, State.Allowance, State.Used, State.Held, State.CycleStart,
@@ -481,6 +496,12 @@ public sealed class SpacePool
                 ApplyRenewed(r);
                 break;
 
+            case PoolsMigrated m:
+                State.LegacyPools = null;
+                State.Allowance = m.Allowance;
+                State.Used = m.Used;
+                break;
+
             case UsageThresholdCrossed t:
                 State.CurrentUsage.ThresholdsCrossed.Add(t.Percent);
                 State.Notifications.Add(new UsageNotification(SpaceId, State.CycleStart, t.Percent, t.Used, t.Allowance, t.At));
@@ -647,7 +668,21 @@ public sealed class SpacePool
             }
             else if (State.NextRenewal <= now)
             {
-                Emit(DecideRenewal(State.NextRenewal), events);
+                // Open holds carry over into the new cycle. Those that do not fit its allowance (after a downgrade)
+                // expire at the renewal instant, newest first, so that used + held never exceeds the allowance.
+                var renewalAt = State.NextRenewal;
+                var (_, _, _, allowance) = NextCycleTerms(renewalAt);
+                foreach (var hold in State.Holds.Values.OrderByDescending(h => h.ReservedAt).ThenBy(h => h.HoldId, StringComparer.Ordinal).ToList())
+                {
+                    if (State.Held <= allowance)
+                    {
+                        break;
+                    }
+
+                    Emit(new HoldExpired(Next(1), Max(renewalAt, State.LastEventAt), hold.HoldId, hold.Pending, hold.PendingCredits), events);
+                }
+
+                Emit(DecideRenewal(renewalAt), events);
             }
             else
             {
@@ -660,12 +695,17 @@ public sealed class SpacePool
 
     private CycleRenewed DecideRenewal(DateTimeOffset at)
     {
+        var (plan, custom, version, allowance) = NextCycleTerms(at);
+        return new CycleRenewed(Next(1), at, plan, custom, version, allowance, RenewalSchedule.NextAfter(State.Anchor, State.Cadence, at), State.Held);
+    }
+
+    /// <summary>The plan (a pending change applied) and catalog version in effect at the renewal instant.</summary>
+    private (PlanTier Plan, long? Custom, int Version, long Allowance) NextCycleTerms(DateTimeOffset at)
+    {
         var plan = State.PendingPlan ?? State.Plan;
         var custom = State.PendingPlan is null ? State.CustomAllowance : State.PendingCustomAllowance;
         var version = _rules.Plans.VersionAt(at);
-        return new CycleRenewed(
-            Next(1), at, plan, custom, version.Version, version.AllowanceOf(plan, custom),
-            RenewalSchedule.NextAfter(State.Anchor, State.Cadence, at), State.Held);
+        return (plan, custom, version.Version, version.AllowanceOf(plan, custom));
     }
 
     private void Emit(SpaceEvent e, List<SpaceEvent> events)

@@ -57,6 +57,22 @@ public sealed class SpaceState
     [Id(22)] public string OwnerUserId { get; set; } = "";
 
     [Id(23)] public DateTimeOffset LastPrunedAt { get; set; }
+
+    /// <summary>Set only on Spaces stored before pools were unified (Max and Ultra had image and video pools).</summary>
+    [Id(24)] public LegacyPools? LegacyPools { get; set; }
+}
+
+/// <summary>The separate pools of a legacy Space, as stored before unification.</summary>
+[GenerateSerializer, Alias("QuotaGrains.LegacyPools")]
+public sealed class LegacyPools
+{
+    [Id(0)] public long ImageAllowance { get; set; }
+
+    [Id(1)] public long ImageUsed { get; set; }
+
+    [Id(2)] public long VideoAllowance { get; set; }
+
+    [Id(3)] public long VideoUsed { get; set; }
 }
 
 /// <summary>An open hold. Items are settled one by one; the hold closes when none is pending.</summary>

@@ -16,7 +16,16 @@ public sealed class QuotaInstruments : IDisposable
         Credits = _meter.CreateCounter<long>("quota.credits", unit: "{credit}", description: "Credits moved, by movement (reserved, committed, refunded, expired).");
         WriteDuration = _meter.CreateHistogram<double>("quota.space.write.duration", unit: "ms", description: "Time to make a Space's changes durable.");
         WriteBatch = _meter.CreateHistogram<long>("quota.space.write.events", unit: "{event}", description: "Events made durable by one Space write (group commit).");
+        JournalAppendDuration = _meter.CreateHistogram<double>("quota.journal.append.duration", unit: "ms", description: "Time for one journal block append to be acknowledged.");
+        JournalBlockRecords = _meter.CreateHistogram<long>("quota.journal.block.records", unit: "{record}", description: "Records in one journal block (group commit across Spaces).");
+        SnapshotWrites = _meter.CreateCounter<long>("quota.space.snapshots", description: "Space snapshots written.");
     }
+
+    public Histogram<double> JournalAppendDuration { get; }
+
+    public Histogram<long> JournalBlockRecords { get; }
+
+    public Counter<long> SnapshotWrites { get; }
 
     public Counter<long> Requests { get; }
 

@@ -1,3 +1,6 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -6,7 +9,12 @@ using QuotaGrains.Domain.Options;
 using QuotaGrains.Domain.Plans;
 using QuotaGrains.Domain.Pricing;
 using QuotaGrains.Domain.Spaces;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
 using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Ledger;
 using QuotaGrains.Grains.Options;
 
 namespace Orleans.Hosting;
@@ -27,6 +35,7 @@ public static class SiloBuilderQuotaExtensions
         services.AddOptions<PriceBookOptions>().Bind(section.GetSection("PriceBook")).ValidateOnStart();
         services.AddOptions<PlanCatalogOptions>().Bind(section.GetSection("PlanCatalog")).ValidateOnStart();
         services.AddOptions<QuotaStorageOptions>().Bind(section.GetSection("Storage")).ValidateOnStart();
+        services.AddOptions<JournalOptions>().Bind(section.GetSection("Journal")).ValidateOnStart();
 
         // An unconfigured price book or catalog takes the defaults of DOMAIN.md.
         services.PostConfigure<PriceBookOptions>(o =>
@@ -54,6 +63,7 @@ public static class SiloBuilderQuotaExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PriceBookOptions>, PriceBookOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PlanCatalogOptions>, PlanCatalogOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QuotaStorageOptions>, QuotaStorageOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JournalOptions>, JournalOptionsValidator>());
 
         configure?.Invoke(new QuotaGrainsOptionsBuilder(services));
 
@@ -64,16 +74,62 @@ public static class SiloBuilderQuotaExtensions
             sp.GetRequiredService<IOptions<SpaceRulesOptions>>().Value));
         services.TryAddSingleton<QuotaInstruments>();
 
-        // The storage kind decides the provider behind the configured name. Only the embedded one exists so far.
+        // The storage kind decides what stands behind the journal, the ledger and the grain storage provider.
         var storage = new QuotaStorageOptions();
         section.GetSection("Storage").Bind(storage);
-        if (string.Equals(storage.Kind, QuotaStorageOptions.Memory, StringComparison.OrdinalIgnoreCase)
-            && !string.IsNullOrWhiteSpace(storage.ProviderName))
+        if (storage.IsAzure && !string.IsNullOrWhiteSpace(storage.ConnectionString))
+        {
+            AddAzureStorage(builder, storage);
+        }
+        else if (!string.IsNullOrWhiteSpace(storage.ProviderName))
         {
             builder.AddMemoryGrainStorage(storage.ProviderName);
+            services.TryAddSingleton<IJournalStore, MemoryJournalStore>();
+            services.TryAddSingleton<ILedgerStore, MemoryLedgerStore>();
         }
 
+        services.TryAddSingleton(sp => new SpaceJournal(
+            sp.GetRequiredService<IJournalStore>(),
+            JournalLifecycle.StreamName(sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILocalSiloDetails>()),
+            sp.GetRequiredService<IOptions<JournalOptions>>(),
+            sp.GetRequiredService<QuotaInstruments>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>()));
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
+
         return builder;
+    }
+
+    private static void AddAzureStorage(ISiloBuilder builder, QuotaStorageOptions storage)
+    {
+        var services = builder.Services;
+        var connectionString = storage.ConnectionString!;
+
+        // Bounded retries and timeouts: during an outage requests fail closed in a known time, never hang.
+        void Bound(RetryOptions r)
+        {
+            r.MaxRetries = 2;
+            r.Delay = TimeSpan.FromMilliseconds(100);
+            r.MaxDelay = TimeSpan.FromSeconds(1);
+            r.NetworkTimeout = storage.OperationTimeout;
+        }
+
+        var blobOptions = new BlobClientOptions();
+        Bound(blobOptions.Retry);
+        var tableOptions = new TableClientOptions();
+        Bound(tableOptions.Retry);
+
+        services.TryAddSingleton<IJournalStore>(sp => new AzureAppendBlobJournalStore(
+            new BlobServiceClient(connectionString, blobOptions).GetBlobContainerClient(sp.GetRequiredService<IOptions<JournalOptions>>().Value.Container)));
+        services.TryAddSingleton<ILedgerStore>(_ => new AzureTableLedgerStore(
+            new TableServiceClient(connectionString, tableOptions).GetTableClient(storage.LedgerTable)));
+        builder.AddAzureTableGrainStorage(storage.ProviderName, options => options.Configure<IServiceProvider>((o, sp) =>
+        {
+            o.TableServiceClient = new TableServiceClient(connectionString, tableOptions);
+            o.TableName = storage.StateTable;
+
+            // Orleans' binary format: snapshots stay compact (the JSON default is several times larger).
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>());
+        }));
     }
 }
 

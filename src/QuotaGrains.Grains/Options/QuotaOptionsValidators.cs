@@ -33,9 +33,19 @@ internal sealed class QuotaStorageOptionsValidator : IValidateOptions<QuotaStora
     public ValidateOptionsResult Validate(string? name, QuotaStorageOptions options)
     {
         var problems = new List<string>();
-        if (!string.Equals(options.Kind, QuotaStorageOptions.Memory, StringComparison.OrdinalIgnoreCase))
+        if (!options.IsAzure && !string.Equals(options.Kind, QuotaStorageOptions.Memory, StringComparison.OrdinalIgnoreCase))
         {
-            problems.Add($"Kind '{options.Kind}' is not supported; use '{QuotaStorageOptions.Memory}'.");
+            problems.Add($"Kind '{options.Kind}' is not supported; use '{QuotaStorageOptions.Memory}' or '{QuotaStorageOptions.Azure}'.");
+        }
+
+        if (options.IsAzure && string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            problems.Add("Kind 'azure' needs a ConnectionString.");
+        }
+
+        if (options.OperationTimeout <= TimeSpan.Zero)
+        {
+            problems.Add("OperationTimeout must be positive.");
         }
 
         if (string.IsNullOrWhiteSpace(options.ProviderName))
@@ -45,4 +55,10 @@ internal sealed class QuotaStorageOptionsValidator : IValidateOptions<QuotaStora
 
         return SpaceRulesOptionsValidator.Result(problems, "Quota:Storage");
     }
+}
+
+internal sealed class JournalOptionsValidator : IValidateOptions<JournalOptions>
+{
+    public ValidateOptionsResult Validate(string? name, JournalOptions options) =>
+        SpaceRulesOptionsValidator.Result(options.Validate(), "Quota:Journal");
 }

@@ -1,0 +1,83 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>Journal segments as Azure append blobs, appended with <c>IfAppendPositionEqual</c>.</summary>
+public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) : IJournalStore
+{
+    private int _containerReady;
+
+    public async Task CreateSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _containerReady) == 0)
+        {
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            Volatile.Write(ref _containerReady, 1);
+        }
+
+        await container.GetAppendBlobClient(segment).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+    }
+
+    public async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
+    {
+        var blob = container.GetAppendBlobClient(segment);
+        try
+        {
+            using var content = new MemoryStream(block.ToArray(), writable: false);
+            await blob.AppendBlockAsync(
+                content,
+                new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = expectedOffset } },
+                cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            // A retried append whose first try landed sees 412; the blob's length says whether the block is there.
+            // This writer is the segment's only writer, so a length that ends exactly after the block means it landed.
+            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken);
+            if (properties.Value.ContentLength != expectedOffset + block.Length)
+            {
+                throw new JournalAppendConflictException($"Segment '{segment}' is at {properties.Value.ContentLength}, not {expectedOffset}.");
+            }
+        }
+    }
+
+    public async Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken)
+    {
+        var blob = container.GetAppendBlobClient(segment);
+        try
+        {
+            var response = await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset) }, cancellationToken);
+            return response.Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 416)
+        {
+            // No such segment, or nothing after the offset.
+            return [];
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        try
+        {
+            await foreach (var item in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken))
+            {
+                names.Add(item.Name);
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return [];
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
+    public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) =>
+        container.GetAppendBlobClient(segment).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+}

@@ -1,0 +1,24 @@
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>
+/// Append-only segments (Azure append blobs, or memory). An append names the offset it expects to land at, so a
+/// retried or reordered append can neither duplicate nor reorder records.
+/// </summary>
+public interface IJournalStore
+{
+    Task CreateSegmentAsync(string segment, CancellationToken cancellationToken);
+
+    /// <summary>Appends <paramref name="block"/> at <paramref name="expectedOffset"/>, or throws.</summary>
+    Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken);
+
+    /// <summary>The segment's bytes from <paramref name="offset"/> to its end (empty if it does not exist).</summary>
+    Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken);
+
+    /// <summary>Segment names under <paramref name="prefix"/>, in name order.</summary>
+    Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken);
+
+    Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken);
+}
+
+/// <summary>The store refused an append because the segment is not at the expected offset.</summary>
+public sealed class JournalAppendConflictException(string message) : Exception(message);

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>Starts the journal with the silo's storage services and stops it after every Space has deactivated.</summary>
+internal sealed class JournalLifecycle(SpaceJournal journal) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle) => lifecycle.Subscribe(
+        nameof(JournalLifecycle),
+        ServiceLifecycleStage.RuntimeStorageServices,
+        _ =>
+        {
+            journal.Start();
+            return Task.CompletedTask;
+        },
+        async _ => await journal.DisposeAsync());
+
+    /// <summary>One stream per silo incarnation: <c>{service}/{ip}-{port}-{generation}</c>.</summary>
+    public static string StreamName(IOptions<ClusterOptions> cluster, ILocalSiloDetails silo)
+    {
+        var address = silo.SiloAddress;
+        return $"{Sanitize(cluster.Value.ServiceId)}/{Sanitize(address.Endpoint.Address.ToString())}-{address.Endpoint.Port}-{address.Generation}";
+    }
+
+    private static string Sanitize(string value) =>
+        new(value.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_').ToArray());
+}

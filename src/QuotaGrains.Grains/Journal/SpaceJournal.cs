@@ -1,0 +1,340 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>
+/// The silo-wide journal writer: Spaces hand it records, it appends them in blocks (group commit across Spaces) to
+/// its own stream of segments, a few appends in flight at computed offsets. A waiter hears "durable" only when its
+/// block and every earlier block are acknowledged; when an append fails, its waiters and those of every later block
+/// in flight fail (outcome unknown), and the writer rolls to a fresh segment.
+/// </summary>
+public sealed partial class SpaceJournal : IAsyncDisposable
+{
+    private readonly IJournalStore _store;
+    private readonly JournalOptions _options;
+    private readonly QuotaInstruments _instruments;
+    private readonly ILogger<SpaceJournal> _logger;
+    private readonly Channel<PendingRecord> _queue = Channel.CreateUnbounded<PendingRecord>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _slots;
+    private readonly Queue<Block> _inFlight = new();
+    private readonly Dictionary<int, HashSet<string>> _segmentSpaces = [];
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    private Task _loop = Task.CompletedTask;
+    private int _segment = -1;
+    private long _nextOffset;
+    private int _blocksInSegment;
+    private volatile bool _rollNeeded = true;
+    private JournalPosition _durableTail;
+    private int _queued;
+
+    public SpaceJournal(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SpaceJournal> logger)
+    {
+        _store = store;
+        Stream = stream;
+        _options = options.Value;
+        _instruments = instruments;
+        _logger = logger;
+        _slots = new SemaphoreSlim(_options.MaxAppendsInFlight, _options.MaxAppendsInFlight);
+        _durableTail = new JournalPosition(stream, 0, 0);
+    }
+
+    /// <summary>This writer's stream; segments are named <c>{Stream}/{segment:D8}</c>.</summary>
+    public string Stream { get; }
+
+    public IJournalStore Store => _store;
+
+    /// <summary>The end of the last acknowledged block. Every record handed in after reading it lands after it.</summary>
+    public JournalPosition DurableTail
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _durableTail;
+            }
+        }
+    }
+
+    public int QueueDepth => Volatile.Read(ref _queued);
+
+    public void Start() => _loop = Task.Run(() => RunAsync(_stopping.Token));
+
+    /// <summary>Completes when the record is in an acknowledged block (and every earlier block is too), with the
+    /// position of that block's start: every later record of the same writer lands after it.</summary>
+    public Task<JournalPosition> AppendAsync(string spaceId, byte[] record)
+    {
+        var pending = new PendingRecord(spaceId, record);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return Task.FromException<JournalPosition>(new QuotaUnavailableException("The journal is stopped."));
+        }
+
+        Interlocked.Increment(ref _queued);
+        return pending.Completion.Task;
+    }
+
+    /// <summary>A Space wrote a snapshot at <paramref name="position"/>: earlier segments no longer hold it back.</summary>
+    public void ReleaseBefore(string spaceId, JournalPosition position)
+    {
+        if (position.Stream != Stream)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            foreach (var (segment, spaces) in _segmentSpaces)
+            {
+                if (segment < position.Segment)
+                {
+                    spaces.Remove(spaceId);
+                }
+            }
+        }
+    }
+
+    /// <summary>Closed segments of this stream, each with the Spaces whose records in it are not yet in a snapshot.</summary>
+    public IReadOnlyList<(int Segment, IReadOnlyList<string> Spaces)> ClosedSegments()
+    {
+        lock (_lock)
+        {
+            return _segmentSpaces.Where(s => s.Key < _segment).OrderBy(s => s.Key)
+                .Select(s => (s.Key, (IReadOnlyList<string>)s.Value.ToList())).ToList();
+        }
+    }
+
+    public void ForgetSegment(int segment)
+    {
+        lock (_lock)
+        {
+            _segmentSpaces.Remove(segment);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        try
+        {
+            await _loop.WaitAsync(_options.AppendTimeout * 2);
+        }
+        catch (TimeoutException)
+        {
+            // Waiters of blocks still unacknowledged are failed below: their outcome is unknown.
+        }
+
+        _stopping.Cancel();
+        while (_queue.Reader.TryRead(out var left))
+        {
+            left.Completion.TrySetException(new QuotaUnavailableException("The journal stopped before this record was written."));
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var reader = _queue.Reader;
+        var batch = new List<PendingRecord>();
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken))
+            {
+                await _slots.WaitAsync(cancellationToken);
+                batch.Clear();
+                var bytes = 0;
+                while (batch.Count < _options.MaxRecordsPerBlock && reader.TryPeek(out var next)
+                    && (batch.Count == 0 || bytes + next.Record.Length <= _options.MaxBlockBytes))
+                {
+                    reader.TryRead(out next);
+                    batch.Add(next!);
+                    bytes += next!.Record.Length;
+                }
+
+                Interlocked.Add(ref _queued, -batch.Count);
+                if (_rollNeeded || _blocksInSegment >= _options.MaxBlocksPerSegment)
+                {
+                    if (!await RollAsync(cancellationToken))
+                    {
+                        Fail(batch, new QuotaUnavailableException("The journal could not open a segment; nothing was written."));
+                        _slots.Release();
+                        continue;
+                    }
+                }
+
+                var data = new byte[bytes];
+                var at = 0;
+                foreach (var record in batch)
+                {
+                    record.Record.CopyTo(data, at);
+                    at += record.Record.Length;
+                }
+
+                var block = new Block(_segment, _nextOffset, data.Length, batch.ToArray());
+                _nextOffset += data.Length;
+                _blocksInSegment++;
+                lock (_lock)
+                {
+                    _inFlight.Enqueue(block);
+                }
+
+                _ = AppendBlockAsync(block, data);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<bool> RollAsync(CancellationToken cancellationToken)
+    {
+        var next = _segment + 1;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.AppendTimeout);
+            await _store.CreateSegmentAsync(JournalPosition.SegmentNameOf(Stream, next), timeout.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogSegmentFailed(e, Stream, next);
+            return false;
+        }
+
+        _segment = next;
+        _nextOffset = 0;
+        _blocksInSegment = 0;
+        _rollNeeded = false;
+        LogSegmentOpened(Stream, next);
+        return true;
+    }
+
+    private async Task AppendBlockAsync(Block block, byte[] data)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.AppendTimeout);
+            await _store.AppendAsync(JournalPosition.SegmentNameOf(Stream, block.Segment), block.Offset, data, timeout.Token);
+            _instruments.JournalAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            _instruments.JournalBlockRecords.Record(block.Records.Length);
+        }
+        catch (Exception e)
+        {
+            block.Error = e;
+            LogAppendFailed(e, Stream, block.Segment, block.Offset, block.Records.Length);
+        }
+        finally
+        {
+            block.Finished = true;
+            _slots.Release();
+            CompleteInOrder();
+        }
+    }
+
+    /// <summary>Answers blocks strictly in order; after a failure every later block in flight fails too.</summary>
+    private void CompleteInOrder()
+    {
+        List<(Block Block, Exception? Error)>? answers = null;
+        lock (_lock)
+        {
+            Exception? failure = null;
+            while (_inFlight.TryPeek(out var head) && (head.Finished || failure is not null))
+            {
+                if (!head.Finished)
+                {
+                    // A later block still in flight after a failure: its outcome is unknown; answer it now.
+                    head.Error ??= failure;
+                }
+
+                _inFlight.Dequeue();
+                failure ??= head.Error;
+                if (failure is null)
+                {
+                    _durableTail = new JournalPosition(Stream, head.Segment, head.Offset + head.Length);
+                    if (!_segmentSpaces.TryGetValue(head.Segment, out var spaces))
+                    {
+                        _segmentSpaces[head.Segment] = spaces = new HashSet<string>(StringComparer.Ordinal);
+                    }
+
+                    foreach (var record in head.Records)
+                    {
+                        spaces.Add(record.SpaceId);
+                    }
+                }
+                else
+                {
+                    _rollNeeded = true;
+                }
+
+                (answers ??= []).Add((head, failure));
+            }
+        }
+
+        if (answers is null)
+        {
+            return;
+        }
+
+        foreach (var (block, error) in answers)
+        {
+            if (error is null)
+            {
+                var start = new JournalPosition(Stream, block.Segment, block.Offset);
+                foreach (var record in block.Records)
+                {
+                    record.Completion.TrySetResult(start);
+                }
+            }
+            else
+            {
+                Fail(block.Records, new QuotaUnavailableException("A journal append failed; the outcome is unknown. Retry with the same operation id.", error));
+            }
+        }
+    }
+
+    private static void Fail(IEnumerable<PendingRecord> records, Exception error)
+    {
+        foreach (var record in records)
+        {
+            record.Completion.TrySetException(error);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Journal {Stream}: segment {Segment} opened.")]
+    private partial void LogSegmentOpened(string stream, int segment);
+
+    [LoggerMessage(2, LogLevel.Error, "Journal {Stream}: opening segment {Segment} failed.")]
+    private partial void LogSegmentFailed(Exception exception, string stream, int segment);
+
+    [LoggerMessage(3, LogLevel.Error, "Journal {Stream}: append of {Records} records at segment {Segment} offset {Offset} failed; waiters fail closed.")]
+    private partial void LogAppendFailed(Exception exception, string stream, int segment, long offset, int records);
+
+    private sealed class PendingRecord(string spaceId, byte[] record)
+    {
+        public string SpaceId { get; } = spaceId;
+
+        public byte[] Record { get; } = record;
+
+        public TaskCompletionSource<JournalPosition> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class Block(int segment, long offset, int length, PendingRecord[] records)
+    {
+        public int Segment { get; } = segment;
+
+        public long Offset { get; } = offset;
+
+        public int Length { get; } = length;
+
+        public PendingRecord[] Records { get; } = records;
+
+        public volatile bool Finished;
+
+        public Exception? Error;
+    }
+}

@@ -1,0 +1,79 @@
+namespace QuotaGrains.Grains.Options;
+
+/// <summary>The silo-wide journal and the Space snapshots (section <c>Quota:Journal</c>).</summary>
+public sealed class JournalOptions
+{
+    /// <summary>Azure's append-blob limits: 4 MiB a block, 50,000 blocks a blob.</summary>
+    public const int AzureMaxBlockBytes = 4 * 1024 * 1024;
+    public const int AzureMaxBlocksPerBlob = 50_000;
+
+    /// <summary>The blob container holding journal segments.</summary>
+    public string Container { get; set; } = "quota-journal";
+
+    /// <summary>A block holds at most this many bytes (default 1 MiB; at most 4 MiB).</summary>
+    public int MaxBlockBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>A block holds at most this many records (default 1,024).</summary>
+    public int MaxRecordsPerBlock { get; set; } = 1_024;
+
+    /// <summary>Appends in flight at once (default 4): the journal pipelines blocks at computed offsets.</summary>
+    public int MaxAppendsInFlight { get; set; } = 4;
+
+    /// <summary>A segment rolls after this many blocks (default 49,000, under the 50,000 limit).</summary>
+    public int MaxBlocksPerSegment { get; set; } = 49_000;
+
+    /// <summary>An append that has not been acknowledged by then fails closed (default 5 s).</summary>
+    public TimeSpan AppendTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A dirty Space writes a snapshot after this many journaled events (default 2,000)…</summary>
+    public int SnapshotEveryEvents { get; set; } = 2_000;
+
+    /// <summary>…or this long after its first unsnapshotted change (default 30 s).</summary>
+    public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the retention sweep looks for segments to delete (default 1 min).</summary>
+    public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Container))
+        {
+            yield return "Container is empty.";
+        }
+
+        if (MaxBlockBytes is < 4 * 1024 or > AzureMaxBlockBytes)
+        {
+            yield return $"MaxBlockBytes must be between 4 KiB and {AzureMaxBlockBytes} bytes.";
+        }
+
+        if (MaxRecordsPerBlock is < 1 or > 100_000)
+        {
+            yield return "MaxRecordsPerBlock must be between 1 and 100,000.";
+        }
+
+        if (MaxAppendsInFlight is < 1 or > 64)
+        {
+            yield return "MaxAppendsInFlight must be between 1 and 64.";
+        }
+
+        if (MaxBlocksPerSegment is < 1 or >= AzureMaxBlocksPerBlob)
+        {
+            yield return $"MaxBlocksPerSegment must be between 1 and {AzureMaxBlocksPerBlob - 1}.";
+        }
+
+        if (AppendTimeout <= TimeSpan.Zero)
+        {
+            yield return "AppendTimeout must be positive.";
+        }
+
+        if (SnapshotEveryEvents < 1)
+        {
+            yield return "SnapshotEveryEvents must be positive.";
+        }
+
+        if (SnapshotInterval <= TimeSpan.Zero || RetentionSweepInterval <= TimeSpan.Zero)
+        {
+            yield return "SnapshotInterval and RetentionSweepInterval must be positive.";
+        }
+    }
+}
