@@ -105,6 +105,11 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         {
             await AppendAsync(changes);
         }
+        else
+        {
+            // Nothing due yet, but open holds (and the renewal) will be: wake up for them even if nobody calls.
+            ScheduleWakeUp();
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

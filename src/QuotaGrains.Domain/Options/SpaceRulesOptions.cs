@@ -9,6 +9,10 @@ public sealed class SpaceRulesOptions
     /// <summary>How long an operation id is remembered for replay (default 24 hours). Must exceed the hold TTL.</summary>
     public TimeSpan OperationIdRetention { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>At most this many operation ids (and closed hold ids) are remembered (default 2,000), so that a Space's
+    /// snapshot stays bounded however busy it is; open holds are always recognized by their id.</summary>
+    public int MaxRememberedOperations { get; set; } = 2_000;
+
     /// <summary>The most items one reserve may hold (default 1,000).</summary>
     public int MaxBatchItems { get; set; } = 1_000;
 
@@ -35,6 +39,11 @@ public sealed class SpaceRulesOptions
         if (OperationIdRetention <= HoldTimeToLive)
         {
             yield return "OperationIdRetention must be longer than HoldTimeToLive, or a retried reserve could be charged twice.";
+        }
+
+        if (MaxRememberedOperations is < 100 or > 100_000)
+        {
+            yield return "MaxRememberedOperations must be between 100 and 100,000.";
         }
 
         if (MaxBatchItems is < 1 or > 100_000)

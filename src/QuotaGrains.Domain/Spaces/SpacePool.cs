@@ -321,6 +321,19 @@ public sealed class SpacePool
             return ReserveResult.Rejected(new Rejection(RejectionCode.NotAMember, $"User '{userId}' is not a member of Space '{SpaceId}'."));
         }
 
+        if (State.Holds.TryGetValue(request.OperationId, out var open))
+        {
+            // The operation record may have been pruned from a busy Space's window; the open hold still answers.
+            return open.UserId == userId && open.Spec.Feature.Equals(spec.Feature, StringComparison.OrdinalIgnoreCase)
+                && open.Spec.Media == spec.Media && open.Spec.Resolution == spec.Resolution && open.Items.Length == request.Count
+                ? new ReserveResult
+                {
+                    HoldId = open.HoldId, Items = open.Items.Length, UnitCredits = open.UnitCredits, Credits = open.UnitCredits * open.Items.Length,
+                    ExpiresAt = open.ExpiresAt, Available = Available(), Replayed = true,
+                }
+                : ReserveResult.Rejected(new Rejection(RejectionCode.OperationIdReused, $"Operation id '{request.OperationId}' was already used with other parameters."));
+        }
+
         if (State.ClosedHolds.ContainsKey(request.OperationId))
         {
             return Invalid<ReserveResult>($"Hold '{request.OperationId}' was already used.");
@@ -736,7 +749,9 @@ public sealed class SpacePool
     /// <summary>Forgets operation ids and closed holds older than the retention window: state stays bounded.</summary>
     private void Prune(DateTimeOffset now)
     {
-        if (now - State.LastPrunedAt < PruneInterval)
+        var max = _rules.Spaces.MaxRememberedOperations;
+        var overFull = State.Operations.Count > max + (max / 4) || State.ClosedHolds.Count > max + (max / 4);
+        if (now - State.LastPrunedAt < PruneInterval && !overFull)
         {
             return;
         }
@@ -753,6 +768,22 @@ public sealed class SpacePool
         foreach (var (id, closed) in State.ClosedHolds)
         {
             if (closed.At < horizon)
+            {
+                State.ClosedHolds.Remove(id);
+            }
+        }
+
+        if (State.Operations.Count > max)
+        {
+            foreach (var (id, _) in State.Operations.OrderBy(o => o.Value.At).Take(State.Operations.Count - max).ToList())
+            {
+                State.Operations.Remove(id);
+            }
+        }
+
+        if (State.ClosedHolds.Count > max)
+        {
+            foreach (var (id, _) in State.ClosedHolds.OrderBy(o => o.Value.At).Take(State.ClosedHolds.Count - max).ToList())
             {
                 State.ClosedHolds.Remove(id);
             }

@@ -65,7 +65,19 @@ public static class SiloBuilderQuotaExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QuotaStorageOptions>, QuotaStorageOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JournalOptions>, JournalOptionsValidator>());
 
-        configure?.Invoke(new QuotaGrainsOptionsBuilder(services));
+        // Storage is decided here, at registration: from configuration, unless the code says otherwise.
+        var storage = new QuotaStorageOptions();
+        section.GetSection("Storage").Bind(storage);
+        configure?.Invoke(new QuotaGrainsOptionsBuilder(services, storage));
+        services.Configure<QuotaStorageOptions>(o =>
+        {
+            o.Kind = storage.Kind;
+            o.ConnectionString = storage.ConnectionString;
+            o.ProviderName = storage.ProviderName;
+            o.StateTable = storage.StateTable;
+            o.LedgerTable = storage.LedgerTable;
+            o.OperationTimeout = storage.OperationTimeout;
+        });
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new QuotaRules(
@@ -75,8 +87,6 @@ public static class SiloBuilderQuotaExtensions
         services.TryAddSingleton<QuotaInstruments>();
 
         // The storage kind decides what stands behind the journal, the ledger and the grain storage provider.
-        var storage = new QuotaStorageOptions();
-        section.GetSection("Storage").Bind(storage);
         if (storage.IsAzure && !string.IsNullOrWhiteSpace(storage.ConnectionString))
         {
             AddAzureStorage(builder, storage);
@@ -134,9 +144,26 @@ public static class SiloBuilderQuotaExtensions
 }
 
 /// <summary>Code-level configuration of the engine, applied after the <c>Quota</c> configuration section.</summary>
-public sealed class QuotaGrainsOptionsBuilder(IServiceCollection services)
+public sealed class QuotaGrainsOptionsBuilder(IServiceCollection services, QuotaStorageOptions storage)
 {
     public IServiceCollection Services { get; } = services;
+
+    /// <summary>The storage as configured; change it here to choose storage in code.</summary>
+    public QuotaStorageOptions Storage { get; } = storage;
+
+    /// <summary>Durable storage on Azure (or Azurite): journal on append blobs, snapshots and ledger in tables.</summary>
+    public QuotaGrainsOptionsBuilder UseAzureStorage(string connectionString)
+    {
+        Storage.Kind = QuotaStorageOptions.Azure;
+        Storage.ConnectionString = connectionString;
+        return this;
+    }
+
+    public QuotaGrainsOptionsBuilder ConfigureJournal(Action<JournalOptions> configure)
+    {
+        Services.Configure(configure);
+        return this;
+    }
 
     public QuotaGrainsOptionsBuilder ConfigureSpaces(Action<SpaceRulesOptions> configure)
     {

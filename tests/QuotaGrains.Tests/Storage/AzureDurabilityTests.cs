@@ -1,0 +1,107 @@
+using Azure.Data.Tables;
+using QuotaGrains.Tests.Cluster;
+
+namespace QuotaGrains.Tests.Storage;
+
+/// <summary>Durable pools on real Azure storage APIs (Azurite): append-blob journal, snapshots and ledger in tables.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AzureDurabilityTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Acknowledged_operations_survive_a_killed_silo_and_are_replayed_once()
+    {
+        var serviceId = QuotaClusterFixture.NewId("svc");
+        var time = AzureClusters.NewClock();
+        var spaceId = QuotaClusterFixture.NewId("space");
+        var holds = new List<ReserveResult>();
+        long committed = 0;
+
+        // Snapshots only at activation: everything after lives in the journal alone when the silo dies.
+        var first = await AzureClusters.StartAsync(azurite.Azurite, serviceId, time, j => j.SnapshotEveryEvents = 1_000_000);
+        try
+        {
+            var quota = first.Quota();
+            Assert.True((await quota.CreateSpaceAsync(spaceId, new CreateSpaceRequest("create", "ann", PlanTier.Ultra))).Succeeded);
+            var user = first.Client.GetGrain<IUserGrain>("ann");
+            var work = Enumerable.Range(0, 60).Select(async i =>
+            {
+                var reserved = await user.ReserveAsync(spaceId, new ReserveRequest($"h{i}", new GenerationSpec("ai-shadows"), 3));
+                Assert.True(reserved.Succeeded, reserved.Rejection?.ToString());
+                if (i % 3 == 0)
+                {
+                    var commit = await user.CommitAsync(spaceId, new SettleRequest($"c{i}", reserved.HoldId!));
+                    Interlocked.Add(ref committed, commit.CommittedCredits);
+                }
+
+                return reserved;
+            });
+            holds.AddRange(await Task.WhenAll(work));
+        }
+        finally
+        {
+            // No graceful deactivation, no snapshot on the way out.
+            await first.KillSiloAsync(first.Silos[0]);
+            await first.DisposeAsync();
+        }
+
+        var second = await AzureClusters.StartAsync(azurite.Azurite, serviceId, time);
+        try
+        {
+            var balance = await second.Quota().GetBalanceAsync(spaceId);
+            Assert.Equal(committed, balance!.Used);
+            Assert.Equal((60 * 3) - committed, balance.Held);
+            Assert.Equal(40, balance.OpenHolds);
+
+            // A request in flight at the kill, retried with its operation id, has exactly one outcome.
+            var user = second.Client.GetGrain<IUserGrain>("ann");
+            var retried = await user.ReserveAsync(spaceId, new ReserveRequest("h1", new GenerationSpec("ai-shadows"), 3));
+            Assert.True(retried.Replayed);
+            Assert.Equal(holds[1].HoldId, retried.HoldId);
+            Assert.Equal(balance.Held, (await second.Quota().GetBalanceAsync(spaceId))!.Held);
+
+            // The ledger in Azure Table got every replayed event exactly once (rows keyed by sequence).
+            await second.Client.GetGrain<ISpaceGrain>(spaceId).SnapshotAsync();
+            var table = new TableServiceClient(azurite.Azurite.ConnectionString).GetTableClient("QuotaLedger");
+            var rows = table.Query<TableEntity>(e => e.PartitionKey == spaceId).ToList();
+            Assert.Equal(1 + 60 + 20, rows.Count);
+            Assert.Equal(Enumerable.Range(1, 81).Select(i => (long)i), rows.Select(r => long.Parse(r.RowKey)));
+            Assert.Equal(committed, rows.Where(r => r.GetString("Kind") == "committed").Sum(r => r.GetInt64("Credits")!.Value));
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_deactivated_Space_reloads_from_its_Azure_snapshot_and_journal()
+    {
+        var time = AzureClusters.NewClock();
+        var cluster = await AzureClusters.StartAsync(azurite.Azurite, QuotaClusterFixture.NewId("svc"), time, j => j.SnapshotEveryEvents = 5);
+        try
+        {
+            var quota = cluster.Quota();
+            var spaceId = QuotaClusterFixture.NewId("space");
+            Assert.True((await quota.CreateSpaceAsync(spaceId, new CreateSpaceRequest("create", "bea", PlanTier.Pro))).Succeeded);
+            for (var i = 0; i < 12; i++)
+            {
+                await using var hold = await quota.ReserveAsync("bea", spaceId, new GenerationSpec("recolor", MediaKind.Image, ResolutionTier.Hd));
+                Assert.True(hold.Succeeded, hold.Rejection?.ToString());
+                await hold.CommitAsync();
+            }
+
+            var before = await quota.GetBalanceAsync(spaceId);
+            await cluster.DeactivateAsync(cluster.Client.GetGrain<ISpaceGrain>(spaceId));
+            var after = await quota.GetBalanceAsync(spaceId);
+            Assert.Equal(12 * 8, after!.Used);
+            Assert.Equal(before! with { AsOf = after.AsOf }, after);
+
+            var state = new TableServiceClient(azurite.Azurite.ConnectionString).GetTableClient("QuotaState");
+            Assert.Contains(state.Query<TableEntity>().ToList(), r => (r.PartitionKey + r.RowKey).Contains(spaceId, StringComparison.Ordinal));
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+}
