@@ -52,10 +52,15 @@ public interface IQuotaClient
     Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default);
 }
 
-/// <summary>The outcome of <see cref="IQuotaClient.RunAsync{T}"/>.</summary>
-public sealed record QuotaRun<T>(ReserveResult Reservation, T? Value)
+/// <summary>The outcome of <see cref="IQuotaClient.RunAsync{T}"/>. <see cref="Settlement"/> is the commit's
+/// answer: it is refused (e.g. <see cref="RejectionCode.HoldExpired"/>) when the generation outlived its hold, in
+/// which case nothing was charged.</summary>
+public sealed record QuotaRun<T>(ReserveResult Reservation, T? Value, SettleResult? Settlement = null)
 {
     public bool Succeeded => Reservation.Succeeded;
 
     public Rejection? Rejection => Reservation.Rejection;
+
+    /// <summary>True when the generation ran and its credits were charged (or it was free).</summary>
+    public bool Charged => Reservation.Succeeded && (Reservation.IsFree || Settlement?.Succeeded == true);
 }

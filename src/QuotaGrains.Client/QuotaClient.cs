@@ -54,8 +54,8 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
         }
 
         var value = await generate(cancellationToken);
-        await hold.CommitAsync(cancellationToken: CancellationToken.None);
-        return new QuotaRun<T>(hold.Reservation, value);
+        var settlement = await hold.CommitAsync(cancellationToken: CancellationToken.None);
+        return new QuotaRun<T>(hold.Reservation, value, settlement);
     }
 
     public Task<CommandResult> CreateSpaceAsync(string spaceId, CreateSpaceRequest request, CancellationToken cancellationToken = default) =>

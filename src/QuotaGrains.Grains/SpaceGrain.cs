@@ -386,7 +386,10 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     /// fails the Space closed.</summary>
     private async Task WriteSnapshotAsync()
     {
+        // The durable pool is never advanced (only events are applied to it): prune it here, and bound the copy.
+        _durable.Prune(_time.GetUtcNow());
         var state = _copier.Copy(_durable.State);
+        SpacePool.Trim(state, _rules.Spaces.MaxSnapshotOperations);
         var from = _durableFrom;
         var entries = _unsnapshotted.Select(LedgerEntries.From).ToList();
         var covered = _unsnapshotted.Count;

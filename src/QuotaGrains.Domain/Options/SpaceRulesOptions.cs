@@ -9,9 +9,13 @@ public sealed class SpaceRulesOptions
     /// <summary>How long an operation id is remembered for replay (default 24 hours). Must exceed the hold TTL.</summary>
     public TimeSpan OperationIdRetention { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>At most this many operation ids (and closed hold ids) are remembered (default 2,000), so that a Space's
-    /// snapshot stays bounded however busy it is; open holds are always recognized by their id.</summary>
-    public int MaxRememberedOperations { get; set; } = 2_000;
+    /// <summary>An active Space remembers at most this many operation ids and closed hold ids (default 50,000),
+    /// besides the retention window; open holds are always recognized by their id.</summary>
+    public int MaxRememberedOperations { get; set; } = 50_000;
+
+    /// <summary>A snapshot keeps the most recent this many of them (default 2,000), so that it stays bounded however
+    /// busy the Space is; after a reload the Space also remembers every operation journaled since the snapshot.</summary>
+    public int MaxSnapshotOperations { get; set; } = 2_000;
 
     /// <summary>The most items one reserve may hold (default 1,000).</summary>
     public int MaxBatchItems { get; set; } = 1_000;
@@ -41,9 +45,14 @@ public sealed class SpaceRulesOptions
             yield return "OperationIdRetention must be longer than HoldTimeToLive, or a retried reserve could be charged twice.";
         }
 
-        if (MaxRememberedOperations is < 100 or > 100_000)
+        if (MaxRememberedOperations is < 100 or > 1_000_000)
         {
-            yield return "MaxRememberedOperations must be between 100 and 100,000.";
+            yield return "MaxRememberedOperations must be between 100 and 1,000,000.";
+        }
+
+        if (MaxSnapshotOperations < 100 || MaxSnapshotOperations > MaxRememberedOperations)
+        {
+            yield return "MaxSnapshotOperations must be at least 100 and at most MaxRememberedOperations.";
         }
 
         if (MaxBatchItems is < 1 or > 100_000)

@@ -116,7 +116,8 @@ public sealed record HoldExpired(
     [property: Id(2)] long Credits) : SpaceEvent(Sequence, At);
 
 /// <summary>A renewal: used back to zero, allowance from the plan (pending change applied) and the catalog version
-/// in effect at <see cref="SpaceEvent.At"/>. Open holds carry over.</summary>
+/// in effect at <see cref="SpaceEvent.At"/>. Open holds carry over. A Space that became Free renews monthly from
+/// its creation instant from then on (<see cref="Cadence"/>, <see cref="Anchor"/>).</summary>
 [GenerateSerializer, Immutable, Alias("QuotaGrains.CycleRenewed")]
 public sealed record CycleRenewed(
     long Sequence,
@@ -126,7 +127,9 @@ public sealed record CycleRenewed(
     [property: Id(2)] int CatalogVersion,
     [property: Id(3)] long Allowance,
     [property: Id(4)] DateTimeOffset NextRenewal,
-    [property: Id(5)] long CarriedHeld) : SpaceEvent(Sequence, At);
+    [property: Id(5)] long CarriedHeld,
+    [property: Id(6)] BillingCadence Cadence,
+    [property: Id(7)] DateTimeOffset Anchor) : SpaceEvent(Sequence, At);
 
 /// <summary>Committed usage first reached <see cref="Percent"/> % of the allowance in the current cycle.</summary>
 [GenerateSerializer, Immutable, Alias("QuotaGrains.UsageThresholdCrossed")]

@@ -329,7 +329,7 @@ public sealed class SpacePool
                 ? new ReserveResult
                 {
                     HoldId = open.HoldId, Items = open.Items.Length, UnitCredits = open.UnitCredits, Credits = open.UnitCredits * open.Items.Length,
-                    ExpiresAt = open.ExpiresAt, Available = Available(), Replayed = true,
+                    ExpiresAt = open.ExpiresAt, Available = open.AvailableAfterReserve, Replayed = true,
                 }
                 : ReserveResult.Rejected(new Rejection(RejectionCode.OperationIdReused, $"Operation id '{request.OperationId}' was already used with other parameters."));
         }
@@ -457,6 +457,7 @@ public sealed class SpacePool
                 State.CustomAllowance = c.CustomAllowance;
                 State.Cadence = c.Cadence;
                 State.Anchor = c.Anchor;
+                State.CreatedAt = RenewalSchedule.Normalize(c.At);
                 State.CatalogVersion = c.CatalogVersion;
                 State.Allowance = c.Allowance;
                 State.CycleStart = c.CycleStart;
@@ -548,6 +549,7 @@ public sealed class SpacePool
         };
         State.Holds[hold.HoldId] = hold;
         State.Held += hold.PendingCredits;
+        hold.AvailableAfterReserve = Available();
         if (_earliestExpiryKnown && (_earliestExpiry is null || r.ExpiresAt < _earliestExpiry))
         {
             _earliestExpiry = r.ExpiresAt;
@@ -646,13 +648,15 @@ public sealed class SpacePool
         State.Used = 0;
         State.CycleStart = r.At;
         State.NextRenewal = r.NextRenewal;
+        State.Cadence = r.Cadence;
+        State.Anchor = r.Anchor;
         State.CurrentUsage = new UsageLedger();
     }
 
     private void CloseHold(Hold hold, bool expired, DateTimeOffset at)
     {
         State.Holds.Remove(hold.HoldId);
-        State.ClosedHolds[hold.HoldId] = new ClosedHold(expired, at);
+        State.ClosedHolds[hold.HoldId] = new ClosedHold(expired, at, State.Sequence + 1);
         if (_earliestExpiry == hold.ExpiresAt)
         {
             _earliestExpiryKnown = false;
@@ -660,7 +664,7 @@ public sealed class SpacePool
     }
 
     private void Record(RequestEvent e, OperationResult result) =>
-        State.Operations[e.OperationId] = new OperationRecord(e.Fingerprint, e.At, result);
+        State.Operations[e.OperationId] = new OperationRecord(e.Fingerprint, e.At, result, e.Sequence);
 
     // ---- Time ------------------------------------------------------------------------------------------------
 
@@ -709,7 +713,13 @@ public sealed class SpacePool
     private CycleRenewed DecideRenewal(DateTimeOffset at)
     {
         var (plan, custom, version, allowance) = NextCycleTerms(at);
-        return new CycleRenewed(Next(1), at, plan, custom, version, allowance, RenewalSchedule.NextAfter(State.Anchor, State.Cadence, at), State.Held);
+
+        // Free Spaces renew monthly from their creation instant, also once a paid plan was cancelled (ours).
+        var (cadence, anchor) = plan == PlanTier.Free && State.CreatedAt != default
+            ? (BillingCadence.Monthly, State.CreatedAt)
+            : (State.Cadence, State.Anchor);
+        return new CycleRenewed(
+            Next(1), at, plan, custom, version, allowance, RenewalSchedule.NextAfter(anchor, cadence, at), State.Held, cadence, anchor);
     }
 
     /// <summary>The plan (a pending change applied) and catalog version in effect at the renewal instant.</summary>
@@ -746,8 +756,8 @@ public sealed class SpacePool
         return _earliestExpiry;
     }
 
-    /// <summary>Forgets operation ids and closed holds older than the retention window: state stays bounded.</summary>
-    private void Prune(DateTimeOffset now)
+    /// <summary>Forgets operation ids and closed holds older than the retention window or beyond the count bound.</summary>
+    public void Prune(DateTimeOffset now)
     {
         var max = _rules.Spaces.MaxRememberedOperations;
         var overFull = State.Operations.Count > max + (max / 4) || State.ClosedHolds.Count > max + (max / 4);
@@ -773,23 +783,29 @@ public sealed class SpacePool
             }
         }
 
-        if (State.Operations.Count > max)
-        {
-            foreach (var (id, _) in State.Operations.OrderBy(o => o.Value.At).Take(State.Operations.Count - max).ToList())
-            {
-                State.Operations.Remove(id);
-            }
-        }
-
-        if (State.ClosedHolds.Count > max)
-        {
-            foreach (var (id, _) in State.ClosedHolds.OrderBy(o => o.Value.At).Take(State.ClosedHolds.Count - max).ToList())
-            {
-                State.ClosedHolds.Remove(id);
-            }
-        }
-
+        Trim(State, max);
         State.LastPrunedAt = now;
+    }
+
+    /// <summary>Keeps the <paramref name="max"/> most recent operation ids and closed holds (by sequence number):
+    /// how a snapshot copy is bounded, and the count rule of <see cref="Prune"/>.</summary>
+    public static void Trim(SpaceState state, int max)
+    {
+        if (state.Operations.Count > max)
+        {
+            foreach (var (id, _) in state.Operations.OrderBy(o => o.Value.Sequence).Take(state.Operations.Count - max).ToList())
+            {
+                state.Operations.Remove(id);
+            }
+        }
+
+        if (state.ClosedHolds.Count > max)
+        {
+            foreach (var (id, _) in state.ClosedHolds.OrderBy(o => o.Value.Sequence).Take(state.ClosedHolds.Count - max).ToList())
+            {
+                state.ClosedHolds.Remove(id);
+            }
+        }
     }
 
     // ---- Helpers ---------------------------------------------------------------------------------------------

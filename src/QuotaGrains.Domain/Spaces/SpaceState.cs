@@ -60,6 +60,9 @@ public sealed class SpaceState
 
     /// <summary>Set only on Spaces stored before pools were unified (Max and Ultra had image and video pools).</summary>
     [Id(24)] public LegacyPools? LegacyPools { get; set; }
+
+    /// <summary>The creation instant (UTC, whole seconds): a Free Space renews monthly from it.</summary>
+    [Id(25)] public DateTimeOffset CreatedAt { get; set; }
 }
 
 /// <summary>The separate pools of a legacy Space, as stored before unification.</summary>
@@ -95,6 +98,9 @@ public sealed class Hold
 
     [Id(7)] public DateTimeOffset ExpiresAt { get; set; }
 
+    /// <summary>Credits available right after the reserve: a replay answers exactly what the first reply said.</summary>
+    [Id(8)] public long AvailableAfterReserve { get; set; }
+
     public long PendingCredits => Pending * UnitCredits;
 }
 
@@ -102,12 +108,14 @@ public sealed class Hold
 public sealed record OperationRecord(
     [property: Id(0)] ulong Fingerprint,
     [property: Id(1)] DateTimeOffset At,
-    [property: Id(2)] OperationResult Result);
+    [property: Id(2)] OperationResult Result,
+    [property: Id(3)] long Sequence);
 
 [GenerateSerializer, Immutable, Alias("QuotaGrains.ClosedHold")]
 public sealed record ClosedHold(
     [property: Id(0)] bool Expired,
-    [property: Id(1)] DateTimeOffset At);
+    [property: Id(1)] DateTimeOffset At,
+    [property: Id(2)] long Sequence);
 
 /// <summary>The running totals of the current cycle.</summary>
 [GenerateSerializer, Alias("QuotaGrains.UsageLedger")]

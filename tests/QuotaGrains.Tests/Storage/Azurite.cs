@@ -79,13 +79,27 @@ public sealed class Azurite : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops Azurite (its data folder, if any, stays for the next start).</summary>
+    /// <summary>Stops Azurite (its data folder, if any, stays for the next start). It is asked to stop with SIGTERM,
+    /// as an operator would: Azurite saves its metadata on the way out (a SIGKILL can lose recent writes).</summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false } process)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            using (var term = Process.Start(new ProcessStartInfo("kill", $"-TERM {process.Id}") { UseShellExecute = false }))
+            {
+                await term!.WaitForExitAsync();
+            }
+
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
         }
 
         _process?.Dispose();
