@@ -84,8 +84,10 @@ public sealed class SpacePool
             return [];
         }
 
+        // Stamped no later than a missed renewal, so that the renewals caught up after it keep time order.
+        var at = Max(State.LastEventAt, now < State.NextRenewal ? now : State.NextRenewal);
         var migrated = new PoolsMigrated(
-            Next(1), Max(now, State.LastEventAt), legacy.ImageAllowance, legacy.ImageUsed, legacy.VideoAllowance, legacy.VideoUsed,
+            Next(1), at, legacy.ImageAllowance, legacy.ImageUsed, legacy.VideoAllowance, legacy.VideoUsed,
             legacy.ImageAllowance + legacy.VideoAllowance, legacy.ImageUsed + legacy.VideoUsed);
         Apply(migrated);
         return [migrated];

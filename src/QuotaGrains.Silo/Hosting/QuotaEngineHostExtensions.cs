@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,8 +20,14 @@ public static class QuotaEngineHostExtensions
             o.TimestampFormat = "HH:mm:ss ";
         });
 
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering()
+        // A single silo on localhost; ports and ids from Quota:Silo so that several engines (or a test) can coexist.
+        var silo = builder.Configuration.GetSection("Quota:Silo");
+        var siloPort = silo.GetValue("SiloPort", 11111);
+        var gatewayPort = silo.GetValue("GatewayPort", 30000);
+        var serviceId = silo.GetValue("ServiceId", "quotagrains")!;
+        var clusterId = silo.GetValue("ClusterId", "local")!;
+        builder.UseOrleans(orleans => orleans
+            .UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId)
             .AddQuotaGrains());
         builder.Services.AddQuotaClient();
         builder.Services.AddHostedService<EngineBanner>();
