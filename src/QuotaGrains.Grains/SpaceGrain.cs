@@ -252,6 +252,11 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     {
         ThrowIfFailed();
         await _lastWrite;
+        if (!_durable.State.Created && _unsnapshotted.Count == 0)
+        {
+            return;
+        }
+
         if (_unsnapshotted.Count > 0 || _snapshotBeforeAppend)
         {
             await SnapshotInOrderAsync();
@@ -390,7 +395,11 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         _durable.Prune(_time.GetUtcNow());
         var state = _copier.Copy(_durable.State);
         SpacePool.Trim(state, _rules.Spaces.MaxSnapshotOperations);
-        var from = _durableFrom;
+
+        // With nothing of this Space pending, its next record can only land after the journal's tail: pointing there
+        // releases older segments for retention. Otherwise, the start of the block of its last durable record.
+        var idle = _unwritten.Count == 0 && _nextWrite is null && _lastWrite.IsCompleted;
+        var from = idle ? _journal.DurableTail : _durableFrom;
         var entries = _unsnapshotted.Select(LedgerEntries.From).ToList();
         var covered = _unsnapshotted.Count;
         try

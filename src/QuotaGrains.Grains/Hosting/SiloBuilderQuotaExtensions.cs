@@ -105,6 +105,8 @@ public static class SiloBuilderQuotaExtensions
             sp.GetRequiredService<QuotaInstruments>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>()));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
+        services.TryAddSingleton<JournalRetention>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JournalRetention>());
 
         return builder;
     }

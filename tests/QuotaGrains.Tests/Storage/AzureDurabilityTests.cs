@@ -1,4 +1,6 @@
 using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using QuotaGrains.Grains.Journal;
 using QuotaGrains.Tests.Cluster;
 
 namespace QuotaGrains.Tests.Storage;
@@ -66,6 +68,21 @@ public sealed class AzureDurabilityTests(AzuriteFixture azurite)
             Assert.Equal(1 + 60 + 20, rows.Count);
             Assert.Equal(Enumerable.Range(1, 81).Select(i => (long)i), rows.Select(r => long.Parse(r.RowKey)));
             Assert.Equal(committed, rows.Where(r => r.GetString("Kind") == "committed").Sum(r => r.GetInt64("Credits")!.Value));
+
+            // Retention: the dead silo's stream is released (its Spaces snapshotted here) and deleted.
+            var services = second.Silos[0].ServiceProvider;
+            var journal = services.GetRequiredService<SpaceJournal>();
+            var prefix = JournalLifecycle.ServicePrefix(serviceId);
+            var streamsBefore = (await journal.Store.ListSegmentsAsync(prefix, CancellationToken.None)).Select(s => s[..s.LastIndexOf('/')]).Distinct().ToList();
+            var dead = Assert.Single(streamsBefore, s => s != journal.Stream);
+            var sweep = await services.GetRequiredService<JournalRetention>().SweepAsync(CancellationToken.None);
+            Assert.Equal(1, sweep.OrphanStreams);
+            var streamsAfter = (await journal.Store.ListSegmentsAsync(prefix, CancellationToken.None)).Select(s => s[..s.LastIndexOf('/')]).Distinct().ToList();
+            Assert.DoesNotContain(dead, streamsAfter);
+            Assert.All(streamsAfter, s => Assert.Equal(journal.Stream, s));
+            await second.DeactivateAsync(second.Client.GetGrain<ISpaceGrain>(spaceId));
+            var afterSweep = await second.Quota().GetBalanceAsync(spaceId);
+            Assert.Equal((balance.Used, balance.Held), (afterSweep!.Used, afterSweep.Held));
         }
         finally
         {

@@ -1,0 +1,139 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>What one retention sweep did.</summary>
+public readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnapshotted, int OrphanStreams);
+
+/// <summary>
+/// Deletes journal segments once every Space with records in them has a snapshot past them. Segments of this silo
+/// whose Spaces linger are released by asking those Spaces to snapshot; streams left by silos that are no longer
+/// active (stopped, killed) are read once, their Spaces activated and snapshotted here, and then deleted.
+/// </summary>
+public sealed partial class JournalRetention(
+    SpaceJournal journal,
+    IGrainFactory grains,
+    IClusterMembershipService membership,
+    IOptions<ClusterOptions> cluster,
+    IOptions<JournalOptions> options,
+    ILogger<JournalRetention> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private const int Parallelism = 32;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+
+    public void Participate(ISiloLifecycle lifecycle) => lifecycle.Subscribe(
+        nameof(JournalRetention),
+        ServiceLifecycleStage.Active,
+        _ =>
+        {
+            _loop = Task.Run(() => RunAsync(_stopping.Token));
+            return Task.CompletedTask;
+        },
+        async _ =>
+        {
+            _stopping.Cancel();
+            await _loop.ContinueWith(static _ => { }, TaskScheduler.Default);
+        });
+
+    public async Task<RetentionSweep> SweepAsync(CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        var snapshotted = 0;
+
+        // This silo's closed segments: Spaces still holding one back are asked to snapshot past it (which releases
+        // them from every older segment too, so the set is read afresh for each segment).
+        foreach (var segment in journal.ClosedSegments().Select(s => s.Segment).ToList())
+        {
+            var holding = journal.ClosedSegments().FirstOrDefault(s => s.Segment == segment).Spaces ?? [];
+            snapshotted += await SnapshotAllAsync(holding, cancellationToken);
+            if (journal.ClosedSegments().FirstOrDefault(s => s.Segment == segment).Spaces is not { Count: > 0 })
+            {
+                await journal.Store.DeleteSegmentAsync(JournalPosition.SegmentNameOf(journal.Stream, segment), cancellationToken);
+                journal.ForgetSegment(segment);
+                deleted++;
+            }
+        }
+
+        // Streams of silos that are gone: nobody will release them but us.
+        var live = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status is not SiloStatus.Dead)
+            .Select(m => JournalLifecycle.StreamName(cluster.Value.ServiceId, m.SiloAddress))
+            .ToHashSet(StringComparer.Ordinal);
+        var segments = await journal.Store.ListSegmentsAsync(JournalLifecycle.ServicePrefix(cluster.Value.ServiceId), cancellationToken);
+        var orphans = segments
+            .GroupBy(s => s[..s.LastIndexOf('/')], StringComparer.Ordinal)
+            .Where(g => g.Key != journal.Stream && !live.Contains(g.Key))
+            .ToList();
+        foreach (var stream in orphans)
+        {
+            var spaces = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var segment in stream)
+            {
+                var data = await journal.Store.ReadAsync(segment, 0, cancellationToken);
+                foreach (var record in JournalRecord.DecodeAll(data))
+                {
+                    spaces.Add(record.SpaceId);
+                }
+            }
+
+            // Each Space recovers from its snapshot and this stream, then snapshots into the living journal.
+            snapshotted += await SnapshotAllAsync(spaces.ToList(), cancellationToken);
+            foreach (var segment in stream)
+            {
+                await journal.Store.DeleteSegmentAsync(segment, cancellationToken);
+                deleted++;
+            }
+
+            LogOrphanReleased(stream.Key, spaces.Count);
+        }
+
+        return new RetentionSweep(deleted, snapshotted, orphans.Count);
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.Value.RetentionSweepInterval, cancellationToken);
+                var sweep = await SweepAsync(cancellationToken);
+                if (sweep.SegmentsDeleted > 0)
+                {
+                    LogSwept(sweep.SegmentsDeleted, sweep.SpacesSnapshotted, sweep.OrphanStreams);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Storage may be down: retention waits for the next sweep; nothing is deleted on doubt.
+                LogSweepFailed(e);
+            }
+        }
+    }
+
+    private async Task<int> SnapshotAllAsync(IReadOnlyList<string> spaces, CancellationToken cancellationToken)
+    {
+        await Parallel.ForEachAsync(
+            spaces,
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+            async (spaceId, _) => await grains.GetGrain<ISpaceGrain>(spaceId).SnapshotAsync());
+        return spaces.Count;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Journal retention: {Segments} segment(s) deleted, {Spaces} Space(s) snapshotted, {Orphans} orphan stream(s) released.")]
+    private partial void LogSwept(int segments, int spaces, int orphans);
+
+    [LoggerMessage(2, LogLevel.Information, "Journal retention: stream {Stream} of a departed silo released after {Spaces} Space(s) snapshotted.")]
+    private partial void LogOrphanReleased(string stream, int spaces);
+
+    [LoggerMessage(3, LogLevel.Warning, "Journal retention sweep failed; retrying at the next interval.")]
+    private partial void LogSweepFailed(Exception exception);
+}
