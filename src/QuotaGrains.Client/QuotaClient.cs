@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using QuotaGrains.Client.Options;
@@ -8,7 +9,9 @@ namespace QuotaGrains.Client;
 /// through whatever <see cref="IGrainFactory"/> the host has, a silo's own or an <see cref="IClusterClient"/>.</summary>
 public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, ILogger<QuotaClient> logger) : IQuotaClient
 {
+    private const int MaxCachedUsers = 100_000;
     private readonly QuotaClientOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
 
     public async Task<QuotaHold> ReserveAsync(
         string userId,
@@ -27,7 +30,7 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
         }
 
         var request = new ReserveRequest(operationId ?? Guid.NewGuid().ToString("N"), spec, count);
-        var result = await InvokeAsync(() => grains.GetGrain<IUserGrain>(userId).ReserveAsync(spaceId, request), cancellationToken);
+        var result = await InvokeAsync(() => User(userId).ReserveAsync(spaceId, request), cancellationToken);
         var hold = new QuotaHold(this, userId, spaceId, result);
         if (cancellationToken.IsCancellationRequested)
         {
@@ -79,12 +82,12 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
     public Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
-        return InvokeAsync(() => grains.GetGrain<IUserGrain>(userId).GetSpacesAsync(), cancellationToken);
+        return InvokeAsync(() => User(userId).GetSpacesAsync(), cancellationToken);
     }
 
     internal Task<SettleResult> SettleAsync(QuotaHold hold, bool commit, SettleRequest request, CancellationToken cancellationToken)
     {
-        var user = grains.GetGrain<IUserGrain>(hold.UserId);
+        var user = User(hold.UserId);
         return InvokeAsync(() => commit ? user.CommitAsync(hold.SpaceId, request) : user.RefundAsync(hold.SpaceId, request), cancellationToken);
     }
 
@@ -103,6 +106,22 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
             // The hold expires and is refunded by the engine; a dispose must not throw over the caller's exception.
             LogRefundFailed(exception, hold.HoldId, hold.SpaceId);
         }
+    }
+
+    /// <summary>Grain references are cached (bounded): resolving one per call costs more than the call's routing.</summary>
+    private IUserGrain User(string userId)
+    {
+        if (_users.TryGetValue(userId, out var user))
+        {
+            return user;
+        }
+
+        if (_users.Count >= MaxCachedUsers)
+        {
+            _users.Clear();
+        }
+
+        return _users[userId] = grains.GetGrain<IUserGrain>(userId);
     }
 
     private ISpaceGrain Space(string spaceId)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -8,6 +9,7 @@ using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
 using QuotaGrains.Grains.Options;
+using QuotaGrains.Grains.Renewals;
 
 namespace QuotaGrains.Grains;
 
@@ -144,6 +146,10 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         if (outcome.Result.Succeeded)
         {
             await NotifyMemberAsync(request.OwnerUserId);
+
+            // Eager renewals: the Space's schedule goes into the renewal index (also on a replay, which repairs a
+            // registration that failed).
+            await ServiceProvider.GetRequiredService<RenewalIndex>().RegisterAsync(SpaceId, _pool.State);
         }
 
         return outcome.Result;
@@ -246,6 +252,15 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             .Take(query.PageSize)
             .ToList();
         return new LedgerPage(entries, entries.Count == query.PageSize ? entries[^1].Sequence : null);
+    }
+
+    public async Task<RenewalStatus?> RenewDueAsync()
+    {
+        // Renewals (and expiries) due by now, applied and then awaited until durable, like any write.
+        Advance();
+        await _latestWrite;
+        var state = _pool.State;
+        return state.Created ? new RenewalStatus(state.CycleStart, state.NextRenewal, state.Cadence, state.Anchor) : null;
     }
 
     public async Task SnapshotAsync()
@@ -393,8 +408,19 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     {
         // The durable pool is never advanced (only events are applied to it): prune it here, and bound the copy.
         _durable.Prune(_time.GetUtcNow());
-        var state = _copier.Copy(_durable.State);
-        SpacePool.Trim(state, _rules.Spaces.MaxSnapshotOperations);
+        // Copy only what the snapshot keeps: the operation ids of its most recent events, not the whole window.
+        var durable = _durable.State;
+        var (operations, closedHolds) = (durable.Operations, durable.ClosedHolds);
+        (durable.Operations, durable.ClosedHolds) = SpacePool.RecentWindow(durable, _rules.Spaces.MaxSnapshotOperations);
+        SpaceState state;
+        try
+        {
+            state = _copier.Copy(durable);
+        }
+        finally
+        {
+            (durable.Operations, durable.ClosedHolds) = (operations, closedHolds);
+        }
 
         // With nothing of this Space pending, its next record can only land after the journal's tail: pointing there
         // releases older segments for retention. Otherwise, the start of the block of its last durable record.

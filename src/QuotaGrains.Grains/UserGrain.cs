@@ -15,6 +15,7 @@ public sealed class UserGrain : Grain, IUserGrain
 {
     private readonly IPersistentState<UserState> _storage;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Dictionary<string, ISpaceGrain> _spaces = new(StringComparer.Ordinal);
     private readonly int _maxIdLength;
 
     public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules)
@@ -78,7 +79,13 @@ public sealed class UserGrain : Grain, IUserGrain
             return Task.FromResult(reject(new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.")));
         }
 
-        return call(GrainFactory.GetGrain<ISpaceGrain>(spaceId));
+        // References are cached next to the memberships: resolving one costs more than the call's routing.
+        if (!_spaces.TryGetValue(spaceId, out var space))
+        {
+            _spaces[spaceId] = space = GrainFactory.GetGrain<ISpaceGrain>(spaceId);
+        }
+
+        return call(space);
     }
 
     private string? CheckId(string? value, string name) =>

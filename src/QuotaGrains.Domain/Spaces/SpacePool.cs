@@ -789,6 +789,32 @@ public sealed class SpacePool
         State.LastPrunedAt = now;
     }
 
+    /// <summary>The operation ids and closed holds recorded by the last <paramref name="events"/> events: what a
+    /// snapshot keeps. A linear filter on sequence numbers, no sort, so that it is cheap on a busy Space.</summary>
+    public static (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(SpaceState state, int events)
+    {
+        var cutoff = state.Sequence - events;
+        var operations = new Dictionary<string, OperationRecord>(StringComparer.Ordinal);
+        foreach (var (id, record) in state.Operations)
+        {
+            if (record.Sequence > cutoff)
+            {
+                operations[id] = record;
+            }
+        }
+
+        var closed = new Dictionary<string, ClosedHold>(StringComparer.Ordinal);
+        foreach (var (id, hold) in state.ClosedHolds)
+        {
+            if (hold.Sequence > cutoff)
+            {
+                closed[id] = hold;
+            }
+        }
+
+        return (operations, closed);
+    }
+
     /// <summary>Keeps the <paramref name="max"/> most recent operation ids and closed holds (by sequence number):
     /// how a snapshot copy is bounded, and the count rule of <see cref="Prune"/>.</summary>
     public static void Trim(SpaceState state, int max)

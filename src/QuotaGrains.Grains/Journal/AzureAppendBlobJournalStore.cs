@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -26,7 +27,9 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) :
         var blob = container.GetAppendBlobClient(segment);
         try
         {
-            using var content = new MemoryStream(block.ToArray(), writable: false);
+            using var content = MemoryMarshal.TryGetArray(block, out var array)
+                ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+                : new MemoryStream(block.ToArray(), writable: false);
             await blob.AppendBlockAsync(
                 content,
                 new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = expectedOffset } },

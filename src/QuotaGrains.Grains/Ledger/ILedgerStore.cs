@@ -9,8 +9,12 @@ public interface ILedgerStore
     Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken);
 }
 
+/// <summary>The embedded ledger: the most recent <see cref="MaxEntriesPerSpace"/> entries of each Space, in memory
+/// (a development store; the Azure ledger keeps everything).</summary>
 public sealed class MemoryLedgerStore : ILedgerStore
 {
+    public const int MaxEntriesPerSpace = 10_000;
+
     private readonly Dictionary<string, SortedDictionary<long, LedgerEntry>> _spaces = new(StringComparer.Ordinal);
 
     public Task WriteAsync(string spaceId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
@@ -25,6 +29,11 @@ public sealed class MemoryLedgerStore : ILedgerStore
             foreach (var entry in entries)
             {
                 ledger[entry.Sequence] = entry;
+            }
+
+            while (ledger.Count > MaxEntriesPerSpace)
+            {
+                ledger.Remove(ledger.Keys.First());
             }
         }
 

@@ -1,0 +1,265 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using QuotaGrains.LoadTest.Options;
+
+namespace QuotaGrains.LoadTest;
+
+/// <summary>The command line: options, scenario presets, and turning a parse result into option records.</summary>
+public static class Cli
+{
+    // ---- Workload ------------------------------------------------------------------------------------------------
+    public static readonly Option<string?> Scenario = new("--scenario")
+    {
+        Description = "Preset(s), comma-separated, run one after another: hot (1 Space, 64 members), uniform (10,000 Spaces), zipf (10,000 Spaces, Zipf 1.0). Options given explicitly override the preset.",
+    };
+
+    public static readonly Option<int> Spaces = new("--spaces") { Description = "Number of Spaces.", DefaultValueFactory = _ => 1_000 };
+
+    public static readonly Option<int> Members = new("--members") { Description = "Members per Space, the Owner included.", DefaultValueFactory = _ => 4 };
+
+    public static readonly Option<int> Users = new("--users") { Description = "Distinct users; 0 = Spaces × members (each user in one Space). Fewer users share Spaces.", DefaultValueFactory = _ => 0 };
+
+    public static readonly Option<string> Skew = new("--skew") { Description = "How Spaces are picked: uniform or zipf.", DefaultValueFactory = _ => "uniform" };
+
+    public static readonly Option<double> Zipf = new("--zipf") { Description = "The Zipf exponent s (with --skew zipf).", DefaultValueFactory = _ => 1.0 };
+
+    public static readonly Option<int> Concurrency = new("--concurrency", "-c") { Description = "Operations in flight (closed-loop workers).", DefaultValueFactory = _ => 256 };
+
+    public static readonly Option<TimeSpan> Duration = new("--duration", "-d")
+    {
+        Description = "Measured time after the warm-up, e.g. 15s, 2m (at most 1h).",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(15),
+        CustomParser = r => ParseDuration(r),
+    };
+
+    public static readonly Option<long> Ops = new("--ops") { Description = "Stop after this many measured operations (0 = only the duration bounds the run).", DefaultValueFactory = _ => 0 };
+
+    public static readonly Option<TimeSpan> Warmup = new("--warmup")
+    {
+        Description = "Load before measuring, not reported, e.g. 3s.",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(3),
+        CustomParser = r => ParseDuration(r),
+    };
+
+    public static readonly Option<double> FailureRate = new("--failure-rate") { Description = "Fraction of items whose generation fails and is refunded.", DefaultValueFactory = _ => 0.05 };
+
+    public static readonly Option<int> BatchSize = new("--batch-size") { Description = "Items per batch reserve (all or nothing); 1 = no batches.", DefaultValueFactory = _ => 1 };
+
+    public static readonly Option<double> BatchFraction = new("--batch-fraction") { Description = "Fraction of flows that reserve a batch of --batch-size items.", DefaultValueFactory = _ => 1.0 };
+
+    public static readonly Option<double> BalanceFraction = new("--balance-fraction") { Description = "Fraction of operations that are balance queries.", DefaultValueFactory = _ => 0.1 };
+
+    public static readonly Option<double> ReplayFraction = new("--replay-fraction") { Description = "Fraction of accepted reserves (and their commits) sent again with the same operation id.", DefaultValueFactory = _ => 0.01 };
+
+    public static readonly Option<string> PlanMix = new("--plan-mix")
+    {
+        Description = "Plans with weights, e.g. free:20,pro:50,max:20,ultra:10. The default, enterprise, keeps pools from running dry so the charging path is measured; a realistic mix exhausts pools and measures rejections too.",
+        DefaultValueFactory = _ => "enterprise",
+    };
+
+    public static readonly Option<long> EnterpriseAllowance = new("--enterprise-allowance") { Description = "Credits per renewal of Enterprise Spaces.", DefaultValueFactory = _ => 1_000_000_000_000 };
+
+    public static readonly Option<int> Seed = new("--seed") { Description = "Seed of every random choice (Spaces' plans, each worker's stream).", DefaultValueFactory = _ => 42 };
+
+    public static readonly Option<long> MaxErrors = new("--max-errors") { Description = "Stop the run once this many requests failed with an error.", DefaultValueFactory = _ => 10_000 };
+
+    // ---- Targets -------------------------------------------------------------------------------------------------
+    public static readonly Option<string> Target = new("--target", "-t") { Description = "engine (in-process silo), cluster (a running engine) or redis.", DefaultValueFactory = _ => "engine" };
+
+    public static readonly Option<string> Storage = new("--storage") { Description = "Engine storage: memory (azure comes with issue 7).", DefaultValueFactory = _ => "memory" };
+
+    public static readonly Option<bool> BinarySnapshots = new("--binary-memory-snapshots")
+    {
+        Description = "Experiment: the in-process engine's memory grain storage uses Orleans' binary serializer instead of the default JSON (not the engine as shipped).",
+    };
+
+    public static readonly Option<int> SiloPort = new("--silo-port") { Description = "In-process silo port; 0 = a free loopback port.", DefaultValueFactory = _ => 0 };
+
+    public static readonly Option<int> GatewayPort = new("--gateway-port") { Description = "In-process gateway port; 0 = a free loopback port.", DefaultValueFactory = _ => 0 };
+
+    public static readonly Option<string[]> Gateway = new("--gateway") { Description = "Gateway of a running cluster (host:port, loopback only); repeatable. Default 127.0.0.1:30000.", AllowMultipleArgumentsPerToken = false };
+
+    public static readonly Option<string?> ClusterId = new("--cluster-id") { Description = "The running cluster's ClusterId (default local, as QuotaGrains.Silo)." };
+
+    public static readonly Option<string?> ServiceId = new("--service-id") { Description = "The running cluster's ServiceId (default quotagrains, as QuotaGrains.Silo)." };
+
+    public static readonly Option<FileInfo?> Config = new("--config") { Description = "A JSON file whose Cluster section (Gateways, ClusterId, ServiceId) configures the cluster target; QUOTALOADTEST_Cluster__… environment variables too." };
+
+    public static readonly Option<string?> RedisEndpoint = new("--redis-endpoint") { Description = "A running redis-server (host:port, loopback only). Default: start one on a free port and stop it after." };
+
+    public static readonly Option<string?> RedisPersistenceOption = new("--redis-persistence")
+    {
+        Description = "none (--save '' --appendonly no), everysec, or always (--appendonly yes --appendfsync always); compare takes a list. Defaults: run none, compare none,always.",
+    };
+
+    public static readonly Option<string> RedisServer = new("--redis-server") { Description = "The redis-server binary to start.", DefaultValueFactory = _ => "redis-server" };
+
+    // ---- Output --------------------------------------------------------------------------------------------------
+    public static readonly Option<string?> Out = new("--out", "-o") { Description = "Directory for the JSON and Markdown reports (default benchmarks/results in the repository, else ./loadtest-results)." };
+
+    public static readonly Option<bool> NoLive = new("--no-live") { Description = "Plain progress lines instead of the live display (automatic when output is redirected)." };
+
+    public static IEnumerable<Option> WorkloadOptions =>
+    [
+        Scenario, Spaces, Members, Users, Skew, Zipf, Concurrency, Duration, Ops, Warmup, FailureRate, BatchSize, BatchFraction,
+        BalanceFraction, ReplayFraction, PlanMix, EnterpriseAllowance, Seed, MaxErrors,
+    ];
+
+    public static IEnumerable<Option> TargetOptions =>
+    [
+        Storage, BinarySnapshots, SiloPort, GatewayPort, Gateway, ClusterId, ServiceId, Config, RedisEndpoint, RedisPersistenceOption, RedisServer, Out, NoLive,
+    ];
+
+    /// <summary>The workloads to run: one per scenario named, else one from the options alone.</summary>
+    public static IReadOnlyList<WorkloadOptions> Workloads(ParseResult parse)
+    {
+        var names = parse.GetValue(Scenario)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (names.Length == 0)
+        {
+            return [Workload(parse, new WorkloadOptions())];
+        }
+
+        return names.Select(name => Workload(parse, Preset(name))).ToList();
+    }
+
+    public static WorkloadOptions Preset(string name) => name.ToLowerInvariant() switch
+    {
+        "hot" => new WorkloadOptions { Scenario = "hot", Spaces = 1, MembersPerSpace = 64, Skew = SkewKind.Uniform },
+        "uniform" => new WorkloadOptions { Scenario = "uniform", Spaces = 10_000, MembersPerSpace = 4, Skew = SkewKind.Uniform },
+        "zipf" => new WorkloadOptions { Scenario = "zipf", Spaces = 10_000, MembersPerSpace = 4, Skew = SkewKind.Zipf, ZipfExponent = 1.0 },
+        _ => throw new FormatException($"Unknown scenario '{name}'; use hot, uniform or zipf."),
+    };
+
+    public static EngineTargetOptions EngineOptions(ParseResult parse) => new()
+    {
+        Storage = ParseEnum<StorageKind>(parse.GetValue(Storage)!, "--storage"),
+        SiloPort = parse.GetValue(SiloPort),
+        GatewayPort = parse.GetValue(GatewayPort),
+        BinaryMemorySnapshots = parse.GetValue(BinarySnapshots),
+    };
+
+    public static ClusterTargetOptions ClusterOptions(ParseResult parse)
+    {
+        var configuration = new ConfigurationBuilder();
+        if (parse.GetValue(Config) is { } file)
+        {
+            configuration.AddJsonFile(file.FullName, optional: false);
+        }
+
+        configuration.AddEnvironmentVariables("QUOTALOADTEST_");
+        var section = configuration.Build().GetSection("Cluster");
+        var options = new ClusterTargetOptions();
+        var gateways = section.GetSection("Gateways").Get<string[]>();
+        options = options with
+        {
+            Gateways = parse.GetValue(Gateway) is { Length: > 0 } given ? given : gateways is { Length: > 0 } ? gateways : options.Gateways,
+            ClusterId = parse.GetValue(ClusterId) ?? section["ClusterId"] ?? options.ClusterId,
+            ServiceId = parse.GetValue(ServiceId) ?? section["ServiceId"] ?? options.ServiceId,
+        };
+        return options;
+    }
+
+    public static IReadOnlyList<RedisTargetOptions> RedisOptions(ParseResult parse, string defaultPersistence)
+    {
+        var text = parse.GetValue(RedisPersistenceOption) ?? defaultPersistence;
+        return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => new RedisTargetOptions
+            {
+                Endpoint = parse.GetValue(RedisEndpoint),
+                Persistence = ParseEnum<RedisPersistence>(p, "--redis-persistence"),
+                ServerPath = parse.GetValue(RedisServer)!,
+            })
+            .ToList();
+    }
+
+    public static string OutputDirectory(ParseResult parse)
+    {
+        if (parse.GetValue(Out) is { Length: > 0 } given)
+        {
+            return Path.GetFullPath(given);
+        }
+
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QuotaGrains.sln")))
+            {
+                return Path.Combine(dir.FullName, "benchmarks", "results");
+            }
+        }
+
+        return Path.GetFullPath("loadtest-results");
+    }
+
+    public static T ParseEnum<T>(string text, string option)
+        where T : struct, Enum =>
+        Enum.TryParse<T>(text.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var value) && Enum.IsDefined(value)
+            ? value
+            : throw new FormatException($"{option}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
+
+    private static WorkloadOptions Workload(ParseResult parse, WorkloadOptions preset)
+    {
+        T Pick<T>(Option<T> option, T presetValue) => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option)! : presetValue;
+        var skewGiven = parse.GetResult(Skew) is { Implicit: false };
+        return preset with
+        {
+            Spaces = Pick(Spaces, preset.Spaces),
+            MembersPerSpace = Pick(Members, preset.MembersPerSpace),
+            Users = Pick(Users, preset.Users),
+            Skew = skewGiven ? ParseEnum<SkewKind>(parse.GetValue(Skew)!, "--skew") : preset.Skew,
+            ZipfExponent = Pick(Zipf, preset.ZipfExponent),
+            Concurrency = parse.GetValue(Concurrency),
+            Duration = parse.GetValue(Duration),
+            Operations = parse.GetValue(Ops),
+            Warmup = parse.GetValue(Warmup),
+            FailureRate = parse.GetValue(FailureRate),
+            BatchSize = parse.GetValue(BatchSize),
+            BatchFraction = parse.GetValue(BatchFraction),
+            BalanceFraction = parse.GetValue(BalanceFraction),
+            ReplayFraction = parse.GetValue(ReplayFraction),
+            PlanMix = Options.WorkloadOptions.ParsePlanMix(parse.GetValue(PlanMix)!),
+            EnterpriseAllowance = parse.GetValue(EnterpriseAllowance),
+            Seed = parse.GetValue(Seed),
+            MaxErrors = parse.GetValue(MaxErrors),
+        };
+    }
+
+    /// <summary>15s, 500ms, 2m, 1h, a plain number of seconds, or a TimeSpan (00:00:15).</summary>
+    private static TimeSpan ParseDuration(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value.Trim() : "";
+        var inv = CultureInfo.InvariantCulture;
+        static bool Number(string s, out double value) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value >= 0;
+        if (text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) && Number(text[..^2], out var ms))
+        {
+            return TimeSpan.FromMilliseconds(ms);
+        }
+
+        if (text.Length > 1 && Number(text[..^1], out var n))
+        {
+            switch (char.ToLowerInvariant(text[^1]))
+            {
+                case 's':
+                    return TimeSpan.FromSeconds(n);
+                case 'm':
+                    return TimeSpan.FromMinutes(n);
+                case 'h':
+                    return TimeSpan.FromHours(n);
+            }
+        }
+
+        if (Number(text, out var seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        if (TimeSpan.TryParse(text, inv, out var span))
+        {
+            return span;
+        }
+
+        result.AddError($"'{text}' is not a duration; write e.g. 15s, 500ms, 2m or 00:00:15.");
+        return TimeSpan.Zero;
+    }
+}

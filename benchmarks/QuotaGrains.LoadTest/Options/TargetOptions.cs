@@ -1,0 +1,147 @@
+using System.Net;
+
+namespace QuotaGrains.LoadTest.Options;
+
+/// <summary>What the load is sent to.</summary>
+public enum TargetKind
+{
+    /// <summary>A silo and its client in this process (client → user grain → Space grain).</summary>
+    Engine,
+
+    /// <summary>An engine cluster that is already running; an Orleans client connects to its gateways.</summary>
+    Cluster,
+
+    /// <summary>The same semantics as Lua scripts on a redis-server on loopback.</summary>
+    Redis,
+}
+
+/// <summary>The engine's storage in the in-process target (the silo's <c>Quota:Storage:Kind</c>).</summary>
+public enum StorageKind
+{
+    /// <summary>The embedded in-memory storage.</summary>
+    Memory,
+
+    /// <summary>Durable storage on Azure Storage (Azurite on loopback). Comes with issue 7.</summary>
+    Azure,
+}
+
+/// <summary>How the Redis target's server persists writes.</summary>
+public enum RedisPersistence
+{
+    /// <summary><c>--save '' --appendonly no</c>: nothing reaches the disk.</summary>
+    None,
+
+    /// <summary><c>--appendonly yes --appendfsync everysec</c>: fsync once a second (up to 1 s of acknowledged writes lost on a crash).</summary>
+    EverySec,
+
+    /// <summary><c>--appendonly yes --appendfsync always</c>: every acknowledged write is on disk.</summary>
+    Always,
+}
+
+public sealed record EngineTargetOptions
+{
+    public StorageKind Storage { get; init; } = StorageKind.Memory;
+
+    /// <summary>The silo port; 0 picks a free loopback port (never the default 11111, so a running silo is left alone).</summary>
+    public int SiloPort { get; init; }
+
+    /// <summary>The gateway port; 0 picks a free loopback port (never the default 30000).</summary>
+    public int GatewayPort { get; init; }
+
+    /// <summary>The Azure Storage connection string for <see cref="StorageKind.Azure"/> (Azurite on loopback).</summary>
+    public string? AzureConnectionString { get; init; }
+
+    /// <summary>An experiment, not the engine as shipped: give the memory grain storage (Space snapshots) Orleans'
+    /// binary serializer instead of the silo's default JSON one (suggestion 1 of RESULTS.md).</summary>
+    public bool BinaryMemorySnapshots { get; init; }
+
+    public IEnumerable<string> Validate()
+    {
+        if (Storage == StorageKind.Azure)
+        {
+            // The option exists so that scripts and reports already name it; the storage itself is issue 7's.
+            yield return "--storage azure needs the engine's durable Azure storage, which does not exist yet (issue 7). Use --storage memory.";
+        }
+
+        if (SiloPort is < 0 or > 65_535 || GatewayPort is < 0 or > 65_535)
+        {
+            yield return "--silo-port and --gateway-port must be between 0 and 65535.";
+        }
+    }
+}
+
+public sealed record ClusterTargetOptions
+{
+    /// <summary>Gateway endpoints (host:port) of the running cluster; loopback only.</summary>
+    public IReadOnlyList<string> Gateways { get; init; } = ["127.0.0.1:30000"];
+
+    /// <summary>The cluster id the silos run with (QuotaGrains.Silo's default, <c>Quota:Silo:ClusterId</c>, is "local").</summary>
+    public string ClusterId { get; init; } = "local";
+
+    /// <summary>The service id the silos run with (QuotaGrains.Silo's default, <c>Quota:Silo:ServiceId</c>, is "quotagrains").</summary>
+    public string ServiceId { get; init; } = "quotagrains";
+
+    public IEnumerable<string> Validate()
+    {
+        if (Gateways.Count == 0)
+        {
+            yield return "The cluster target needs at least one gateway (--gateway 127.0.0.1:30000).";
+        }
+
+        foreach (var gateway in Gateways)
+        {
+            if (!Endpoints.TryParseLoopback(gateway, out _, out var problem))
+            {
+                yield return $"--gateway '{gateway}': {problem}";
+            }
+        }
+    }
+}
+
+public sealed record RedisTargetOptions
+{
+    /// <summary>A redis-server already running (host:port, loopback only). When empty, the harness starts its own
+    /// redis-server on a free loopback port in a temporary directory and stops it afterwards.</summary>
+    public string? Endpoint { get; init; }
+
+    public RedisPersistence Persistence { get; init; } = RedisPersistence.None;
+
+    /// <summary>The redis-server binary the harness starts.</summary>
+    public string ServerPath { get; init; } = "redis-server";
+
+    public IEnumerable<string> Validate()
+    {
+        if (Endpoint is { } endpoint && !Endpoints.TryParseLoopback(endpoint, out _, out var problem))
+        {
+            yield return $"--redis-endpoint '{endpoint}': {problem}";
+        }
+    }
+}
+
+/// <summary>The harness only sends traffic to this machine.</summary>
+public static class Endpoints
+{
+    public static bool TryParseLoopback(string text, out IPEndPoint endpoint, out string problem)
+    {
+        endpoint = new IPEndPoint(IPAddress.Loopback, 0);
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out var port) || port is < 1 or > 65_535)
+        {
+            problem = "write host:port, e.g. 127.0.0.1:30000.";
+            return false;
+        }
+
+        var host = text[..colon].Trim('[', ']');
+        IPAddress? address = host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+            : IPAddress.TryParse(host, out var parsed) ? parsed : null;
+        if (address is null || !IPAddress.IsLoopback(address))
+        {
+            problem = "only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed: this harness never sends load to another machine.";
+            return false;
+        }
+
+        endpoint = new IPEndPoint(address, port);
+        problem = "";
+        return true;
+    }
+}

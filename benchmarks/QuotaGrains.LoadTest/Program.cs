@@ -1,0 +1,165 @@
+using System.CommandLine;
+using QuotaGrains.LoadTest;
+using QuotaGrains.LoadTest.Options;
+using QuotaGrains.LoadTest.Reporting;
+using QuotaGrains.LoadTest.Runner;
+using QuotaGrains.LoadTest.Targets;
+using QuotaGrains.LoadTest.Targets.Redis;
+
+// Exit codes: 0 done, 1 the run broke, 2 bad options, 3 an audit failed.
+var run = new Command("run", "Run a workload against one target: engine (in-process silo + client), cluster (a running engine) or redis.");
+var compare = new Command("compare", "Run the engine (in-process) and Redis back to back on the same workload and print engine/Redis ratios.");
+foreach (var command in new[] { run, compare })
+{
+    foreach (var option in Cli.WorkloadOptions.Concat(Cli.TargetOptions))
+    {
+        command.Options.Add(option);
+    }
+}
+
+run.Options.Add(Cli.Target);
+run.SetAction((parse, cancellationToken) => Guard(() => RunAsync(parse, cancellationToken)));
+compare.SetAction((parse, cancellationToken) => Guard(() => CompareAsync(parse, cancellationToken)));
+
+var root = new RootCommand("QuotaGrains load test: the engine and Redis under the same workload, with latency percentiles and an audit.")
+{
+    run,
+    compare,
+};
+return await root.Parse(args).InvokeAsync();
+
+static async Task<int> Guard(Func<Task<int>> action)
+{
+    try
+    {
+        return await action();
+    }
+    catch (OptionsException exception)
+    {
+        await Console.Error.WriteLineAsync(exception.Message);
+        return 2;
+    }
+    catch (FormatException exception)
+    {
+        await Console.Error.WriteLineAsync(exception.Message);
+        return 2;
+    }
+}
+
+static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+{
+    var targetKind = Cli.ParseEnum<TargetKind>(parse.GetValue(Cli.Target)!, "--target");
+    var workloads = Check(Cli.Workloads(parse).SelectMany(w => w.Validate()), Cli.Workloads(parse));
+    var engine = Check(targetKind == TargetKind.Engine ? Cli.EngineOptions(parse).Validate() : [], Cli.EngineOptions(parse));
+    var cluster = targetKind == TargetKind.Cluster ? Check(Cli.ClusterOptions(parse).Validate(), Cli.ClusterOptions(parse)) : null;
+    var redis = targetKind == TargetKind.Redis ? Cli.RedisOptions(parse, "none").Select(r => Check(r.Validate(), r)).ToList() : [];
+    if (redis.Count > 1)
+    {
+        throw new OptionsException("run takes one --redis-persistence; compare takes a list.");
+    }
+
+    var observer = new ConsoleObserver(!parse.GetValue(Cli.NoLive));
+    var output = Cli.OutputDirectory(parse);
+    var machine = MachineProbe.Describe();
+    var exit = 0;
+    foreach (var workload in workloads)
+    {
+        IQuotaTarget target = targetKind switch
+        {
+            TargetKind.Engine => new EngineTarget(engine),
+            TargetKind.Cluster => new ClusterTarget(cluster!),
+            _ => new RedisTarget(redis[0]),
+        };
+        var report = await RunOneAsync(target, workload, machine, observer, cancellationToken);
+        ReportWriter.Print(report);
+        var (json, markdown) = ReportWriter.Save(report, output);
+        observer.Info($"Reports: {json}, {markdown}");
+        if (report.Audit is { Passed: false })
+        {
+            exit = 3;
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            break;
+        }
+    }
+
+    return exit;
+}
+
+static async Task<int> CompareAsync(ParseResult parse, CancellationToken cancellationToken)
+{
+    var workloads = Check(Cli.Workloads(parse).SelectMany(w => w.Validate()), Cli.Workloads(parse));
+    var engine = Check(Cli.EngineOptions(parse).Validate(), Cli.EngineOptions(parse));
+    var redis = Cli.RedisOptions(parse, "none,always").Select(r => Check(r.Validate(), r)).ToList();
+    var observer = new ConsoleObserver(!parse.GetValue(Cli.NoLive));
+    var output = Cli.OutputDirectory(parse);
+    var machine = MachineProbe.Describe();
+    var exit = 0;
+    foreach (var workload in workloads)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        var runs = new List<RunReport>();
+        var targets = new List<Func<IQuotaTarget>> { () => new EngineTarget(engine) };
+        targets.AddRange(redis.Select(r => (Func<IQuotaTarget>)(() => new RedisTarget(r))));
+        foreach (var make in targets)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+
+            var report = await RunOneAsync(make(), workload, machine, observer, cancellationToken);
+            ReportWriter.Print(report);
+            runs.Add(report);
+            if (report.Audit is { Passed: false })
+            {
+                exit = 3;
+            }
+
+            // Let the previous run's garbage and background work settle before the next one.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
+
+        var engineRun = runs.FirstOrDefault(r => r.TargetKey.StartsWith("engine", StringComparison.Ordinal));
+        var ratios = engineRun is null ? [] : runs.Where(r => r != engineRun).Select(baseline => Ratio(engineRun, baseline)).ToList();
+        var report2 = new CompareReport(workload.Scenario, startedAt, machine, runs, ratios);
+        ReportWriter.Print(report2);
+        var (json, markdown) = ReportWriter.Save(report2, output);
+        observer.Info($"Reports: {json}, {markdown}");
+    }
+
+    return exit;
+}
+
+static async Task<RunReport> RunOneAsync(IQuotaTarget target, WorkloadOptions workload, QuotaGrains.LoadTest.Reporting.MachineInfo machine, ConsoleObserver observer, CancellationToken cancellationToken)
+{
+    await using (target)
+    {
+        observer.Info($"{target.Name} · {workload.Scenario}: {workload.Spaces:N0} Spaces ({workload.SkewText}), {workload.Concurrency} in flight, {workload.Warmup.TotalSeconds:0.#} s warm-up + {workload.Duration.TotalSeconds:0.#} s");
+        var runner = new LoadRunner(target, workload, machine, observer);
+        return await runner.RunAsync(cancellationToken);
+    }
+}
+
+static RatioRow Ratio(RunReport engine, RunReport baseline)
+{
+    static double Div(double a, double b) => b <= 0 ? double.NaN : Math.Round(a / b, 3);
+    double P99(RunReport r, string kind) => r.Kinds.FirstOrDefault(k => k.Kind == kind)?.P99Ms ?? double.NaN;
+    var throughput = Div(engine.RequestsPerSecond, baseline.RequestsPerSecond);
+    var p99 = Div(engine.AllRequests.P99Ms, baseline.AllRequests.P99Ms);
+    return new RatioRow(engine.Target, baseline.Target, throughput, p99, Div(P99(engine, "reserve"), P99(baseline, "reserve")),
+        Div(P99(engine, "commit"), P99(baseline, "commit")), throughput >= 1.0, p99 < 1.0);
+}
+
+static T Check<T>(IEnumerable<string> problems, T options)
+{
+    var list = problems.Distinct().ToList();
+    return list.Count == 0 ? options : throw new OptionsException(string.Join(Environment.NewLine, list));
+}
+
+/// <summary>Options that cannot run: the message says why; exit code 2.</summary>
+internal sealed class OptionsException(string message) : Exception(message);

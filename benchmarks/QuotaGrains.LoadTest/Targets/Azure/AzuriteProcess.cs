@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace QuotaGrains.LoadTest.Targets.Azure;
+
+/// <summary>
+/// An Azurite the harness starts for a run: the npm package pinned in the repository's <c>package.json</c>
+/// (<c>node_modules/.bin/azurite</c>, installed with <c>npm install</c> if absent), in memory, on free loopback ports,
+/// with <c>--disableTelemetry --skipApiVersionCheck</c>; stopped (its own child, by id) afterwards. Its CPU is read
+/// from <c>/proc/&lt;pid&gt;/stat</c> (the whole Node process) and <c>/proc/&lt;pid&gt;/task/&lt;pid&gt;/stat</c>
+/// (the main thread, where Azurite's JavaScript runs: the single-threaded ceiling).
+/// </summary>
+public sealed class AzuriteProcess : IAsyncDisposable
+{
+    /// <summary>Azurite's well-known development account key (public, not a secret).</summary>
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static readonly double TicksPerSecond = ClockTicks();
+
+    private readonly Process _process;
+
+    private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort, string version)
+    {
+        _process = process;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+        Version = version;
+    }
+
+    public int ProcessId => _process.Id;
+
+    public int BlobPort { get; }
+
+    public int QueuePort { get; }
+
+    public int TablePort { get; }
+
+    public string Version { get; }
+
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+
+    public string Describe => $"Azurite {Version} (pid {ProcessId}, in memory; blob 127.0.0.1:{BlobPort}, table 127.0.0.1:{TablePort})";
+
+    public static async Task<AzuriteProcess> StartAsync(Action<string> info, CancellationToken cancellationToken)
+    {
+        var root = RepositoryRoot();
+        var executable = Path.Combine(root, "node_modules", ".bin", "azurite");
+        if (!File.Exists(executable))
+        {
+            info($"Azurite is not installed under {root}/node_modules: running npm install (the version pinned in package.json).");
+            using var npm = Process.Start(new ProcessStartInfo("npm", "install --no-audit --no-fund") { WorkingDirectory = root, UseShellExecute = false })
+                ?? throw new InvalidOperationException("npm did not start.");
+            await npm.WaitForExitAsync(cancellationToken);
+            if (npm.ExitCode != 0 || !File.Exists(executable))
+            {
+                throw new InvalidOperationException($"npm install failed ({npm.ExitCode}); Azurite is needed at {executable}.");
+            }
+        }
+
+        var blob = FreePort();
+        var queue = FreePort(blob);
+        var table = FreePort(blob, queue);
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var argument in new[]
+                 {
+                     "--blobHost", "127.0.0.1", "--blobPort", Text(blob), "--queueHost", "127.0.0.1", "--queuePort", Text(queue),
+                     "--tableHost", "127.0.0.1", "--tablePort", Text(table), "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent",
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {executable}.");
+        _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        var azurite = new AzuriteProcess(process, blob, queue, table, PinnedVersion(root));
+        var deadline = Stopwatch.StartNew();
+        foreach (var port in new[] { blob, queue, table })
+        {
+            while (!await AcceptsAsync(port, cancellationToken))
+            {
+                if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    await azurite.DisposeAsync();
+                    throw new InvalidOperationException($"Azurite is not listening on 127.0.0.1:{port} (exited: {process.HasExited}).");
+                }
+
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+
+        return azurite;
+    }
+
+    /// <summary>CPU seconds used so far by the whole process and by its main (JavaScript) thread; zeros once it exited.</summary>
+    public (double Process, double MainThread) CpuSeconds()
+    {
+        return (Read($"/proc/{ProcessId}/stat"), Read($"/proc/{ProcessId}/task/{ProcessId}/stat"));
+
+        static double Read(string path)
+        {
+            try
+            {
+                // Fields after the command name (which is in parentheses and may hold spaces): utime is field 14, stime 15.
+                var text = File.ReadAllText(path);
+                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>The resident memory of the process in MiB (from /proc/&lt;pid&gt;/status), or 0.</summary>
+    public double ResidentMiB()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{ProcessId}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // Our own child, by its id; its data is in memory and throwaway, so no clean shutdown is needed.
+                _process.Kill(entireProcessTree: false);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    public static string RepositoryRoot()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "QuotaGrains.sln")) && File.Exists(Path.Combine(dir.FullName, "package.json")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+
+        throw new InvalidOperationException("The repository (QuotaGrains.sln and package.json) was not found above the harness or the current directory: Azurite is installed from its package.json.");
+    }
+
+    private static string PinnedVersion(string root)
+    {
+        try
+        {
+            var package = Path.Combine(root, "node_modules", "azurite", "package.json");
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(package));
+            return json.RootElement.GetProperty("version").GetString() ?? "?";
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            return "?";
+        }
+    }
+
+    private static double ClockTicks()
+    {
+        // USER_HZ is 100 on Linux for every mainstream architecture; getconf says so when it is present.
+        try
+        {
+            using var getconf = Process.Start(new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true, UseShellExecute = false });
+            var text = getconf?.StandardOutput.ReadToEnd().Trim();
+            getconf?.WaitForExit(2_000);
+            return double.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var hz) && hz > 0 ? hz : 100;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return 100;
+        }
+    }
+
+    private static string Text(int port) => port.ToString(CultureInfo.InvariantCulture);
+
+    private static int FreePort(params int[] exclude)
+    {
+        for (var attempt = 0; attempt < 16; attempt++)
+        {
+            using var socket = new TcpListener(IPAddress.Loopback, 0);
+            socket.Start();
+            var port = ((IPEndPoint)socket.LocalEndpoint).Port;
+            socket.Stop();
+            if (!exclude.Contains(port) && port is not (10000 or 10001 or 10002 or 11111 or 30000))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("No free loopback port.");
+    }
+
+    private static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>Azurite's CPU over a window (the measured one): whole process and main thread, % of one core.</summary>
+public sealed class AzuriteCpuWindow(AzuriteProcess azurite)
+{
+    private (double Process, double MainThread) _start;
+    private long _startedAt;
+    private (double Process, double MainThread)? _used;
+    private double _seconds;
+
+    public void Start()
+    {
+        _start = azurite.CpuSeconds();
+        _startedAt = Stopwatch.GetTimestamp();
+        _used = null;
+    }
+
+    public void Stop()
+    {
+        var end = azurite.CpuSeconds();
+        _seconds = Stopwatch.GetElapsedTime(_startedAt).TotalSeconds;
+        _used = (end.Process - _start.Process, end.MainThread - _start.MainThread);
+    }
+
+    /// <summary>Adds Azurite's figures to a target's diagnostics. The "server CPU" key is the one the compare
+    /// table shows beside the harness's own CPU.</summary>
+    public void Describe(IDictionary<string, string> values)
+    {
+        values["Azurite"] = azurite.Describe;
+        if (_used is { } used && _seconds > 0)
+        {
+            values["server CPU (% of one core, measured window)"] = (used.Process / _seconds * 100).ToString("0.0", CultureInfo.InvariantCulture);
+            values["Azurite main thread CPU (% of one core; its JavaScript is single-threaded)"] = (used.MainThread / _seconds * 100).ToString("0.0", CultureInfo.InvariantCulture);
+        }
+
+        values["Azurite RSS (MiB)"] = azurite.ResidentMiB().ToString("0", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Main-thread CPU of the window in % of one core, or null before <see cref="Stop"/>.</summary>
+    public double? MainThreadPercent => _used is { } used && _seconds > 0 ? used.MainThread / _seconds * 100 : null;
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using HdrHistogram;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.LoadTest.Options;
+
+namespace QuotaGrains.LoadTest.Targets;
+
+/// <summary>
+/// A silo and its client in this process, as the engine's host runs them (<c>UseLocalhostClustering().AddQuotaGrains()</c>
+/// plus <c>AddQuotaClient()</c>), on free loopback ports so that a silo already running here is not disturbed.
+/// Environment variables such as <c>Quota__Spaces__HoldTimeToLive</c> reach the engine as they do in the silo.
+/// It also listens to the engine's meters: Space writes and the events each write made durable (group commit).
+/// </summary>
+public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarget
+{
+    private static readonly string[] Instruments =
+    [
+        "quota.requests", "quota.space.write.events", "quota.space.write.duration", "quota.journal.block.records",
+        "quota.journal.append.duration", "quota.space.snapshots",
+    ];
+
+    private readonly Dictionary<string, InstrumentStats> _meters = Instruments.ToDictionary(i => i, _ => new InstrumentStats(), StringComparer.Ordinal);
+    private MeterListener? _listener;
+    private volatile bool _measuring;
+    private int _siloPort;
+    private int _gatewayPort;
+
+    public override string Name => $"engine ({options.Storage.ToString().ToLowerInvariant()}{(options.BinaryMemorySnapshots ? ", binary snapshots" : "")})";
+
+    public override string Key => $"engine-{options.Storage.ToString().ToLowerInvariant()}{(options.BinaryMemorySnapshots ? "-binary" : "")}";
+
+    public override Task MarkAsync(bool measuring)
+    {
+        _measuring = measuring;
+        return Task.CompletedTask;
+    }
+
+    public override Task<TargetDiagnostics> DiagnosticsAsync()
+    {
+        static string N(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+        var requests = _meters["quota.requests"];
+        var spaceWrites = _meters["quota.space.write.events"];
+        var writeTime = _meters["quota.space.write.duration"];
+        var blocks = _meters["quota.journal.block.records"];
+        var appendTime = _meters["quota.journal.append.duration"];
+        var values = new Dictionary<string, string>
+        {
+            ["storage"] = options.Storage.ToString().ToLowerInvariant() + (options.BinaryMemorySnapshots ? " (experiment: binary snapshot serializer)" : ""),
+            ["silo port / gateway port"] = $"{_siloPort} / {_gatewayPort}",
+            ["requests decided by Space grains"] = N(requests.Sum),
+            ["Space writes (group commits) / events per write"] = $"{N(spaceWrites.Count)} / {spaceWrites.MeanText}",
+            ["Space write p50 / p99 / max (ms)"] = writeTime.PercentilesText,
+            ["storage writes (journal appends) / records per append"] = $"{N(blocks.Count)} / {blocks.MeanText}",
+            ["requests per storage write"] = blocks.Count == 0 ? "-" : (requests.Sum / blocks.Count).ToString("0.0", CultureInfo.InvariantCulture),
+            ["journal append p50 / p99 / max (ms)"] = appendTime.PercentilesText,
+            ["Space snapshots written"] = N(_meters["quota.space.snapshots"].Sum),
+        };
+        return Task.FromResult(new TargetDiagnostics(values));
+    }
+
+    protected override IHost BuildHost()
+    {
+        _siloPort = options.SiloPort > 0 ? options.SiloPort : FreeLoopbackPort();
+        _gatewayPort = options.GatewayPort > 0 ? options.GatewayPort : FreeLoopbackPort(exclude: _siloPort);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Quota:Storage:Kind"] = options.Storage.ToString().ToLowerInvariant(),
+            ["Quota:Storage:ProviderName"] = "quota",
+        });
+        builder.Configuration.AddEnvironmentVariables();
+        LogGate.Configure(builder.Logging);
+        var clusterId = $"quota-loadtest-{Environment.ProcessId}";
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(_siloPort, _gatewayPort, serviceId: "quota-loadtest", clusterId: clusterId)
+            .AddQuotaGrains());
+        if (options.BinaryMemorySnapshots)
+        {
+            // Configure runs before Orleans' post-configure default, which only fills an unset serializer.
+            builder.Services.AddOptions<MemoryGrainStorageOptions>("quota").Configure<IServiceProvider>((o, sp) =>
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
+        }
+
+        builder.Services.AddQuotaClient();
+        StartListening();
+        return builder.Build();
+    }
+
+    protected override void OnStopped()
+    {
+        _listener?.Dispose();
+        _listener = null;
+    }
+
+    private void StartListening()
+    {
+        _listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == QuotaInstruments.MeterName && _meters.ContainsKey(instrument.Name))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (_measuring)
+            {
+                _meters[instrument.Name].Record(value);
+            }
+        });
+        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (_measuring)
+            {
+                _meters[instrument.Name].Record(value);
+            }
+        });
+        _listener.Start();
+    }
+
+    /// <summary>Count, sum and (for durations, in ms) a latency histogram of one instrument's measurements.</summary>
+    private sealed class InstrumentStats
+    {
+        private readonly LongHistogram _micros = new(60_000_000, 3);
+        private long _count;
+        private double _sum;
+
+        public long Count => Volatile.Read(ref _count);
+
+        public double Sum
+        {
+            get
+            {
+                lock (_micros)
+                {
+                    return _sum;
+                }
+            }
+        }
+
+        public string MeanText => Count == 0 ? "-" : (Sum / Count).ToString("0.0", CultureInfo.InvariantCulture);
+
+        public string PercentilesText
+        {
+            get
+            {
+                lock (_micros)
+                {
+                    return _micros.TotalCount == 0 ? "-" : string.Create(CultureInfo.InvariantCulture,
+                        $"{_micros.GetValueAtPercentile(50) / 1000.0:0.###} / {_micros.GetValueAtPercentile(99) / 1000.0:0.###} / {_micros.GetMaxValue() / 1000.0:0.###}");
+                }
+            }
+        }
+
+        public void Record(double value)
+        {
+            lock (_micros)
+            {
+                _count++;
+                _sum += value;
+                _micros.RecordValue(Math.Clamp((long)(value * 1000), 1, _micros.HighestTrackableValue));
+            }
+        }
+    }
+
+    private static int FreeLoopbackPort(int exclude = 0)
+    {
+        for (var attempt = 0; attempt < 16; attempt++)
+        {
+            using var socket = new TcpListener(IPAddress.Loopback, 0);
+            socket.Start();
+            var port = ((IPEndPoint)socket.LocalEndpoint).Port;
+            socket.Stop();
+            if (port != exclude && port is not 11111 and not 30000)
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("No free loopback port.");
+    }
+}

@@ -1,0 +1,129 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using QuotaGrains.Client;
+using QuotaGrains.LoadTest.Workload;
+
+namespace QuotaGrains.LoadTest.Targets;
+
+/// <summary>
+/// The engine through <see cref="IQuotaClient"/>, what a generation server uses: reserve goes client → user grain →
+/// Space grain, commit and refund through the hold (same path), balance and the audit's reads go to the Space grain.
+/// Subclasses decide where the silo is (in this process, or a cluster already running).
+/// </summary>
+public abstract class QuotaClientTarget : IQuotaTarget
+{
+    private IHost? _host;
+
+    protected IQuotaClient Quota { get; private set; } = null!;
+
+    public abstract string Name { get; }
+
+    public abstract string Key { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _host = BuildHost();
+        await _host.StartAsync(cancellationToken);
+        Quota = _host.Services.GetRequiredService<IQuotaClient>();
+        OnStarted(_host.Services);
+    }
+
+    public async Task SetupAsync(WorkloadModel model, Action<int> progress, CancellationToken cancellationToken)
+    {
+        var done = 0;
+        await Parallel.ForEachAsync(
+            model.Spaces,
+            new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
+            async (space, ct) =>
+            {
+                var owner = model.UserIds[space.Members[0]];
+                var created = await Quota.CreateSpaceAsync(space.Id, new CreateSpaceRequest($"{space.Id}-create", owner, space.Plan, BillingCadence.Monthly, null, space.CustomAllowance), ct);
+                Ensure(created, $"create {space.Id}");
+                for (var j = 1; j < space.Members.Length; j++)
+                {
+                    var user = model.UserIds[space.Members[j]];
+                    var added = await Quota.AddMemberAsync(space.Id, new AddMemberRequest($"{space.Id}-add-{j}", owner, user, SpaceRole.Member), ct);
+                    Ensure(added, $"add {user} to {space.Id}");
+                }
+
+                progress(Interlocked.Increment(ref done));
+            });
+    }
+
+    public async Task<ReserveOutcome> ReserveAsync(SpaceModel space, string userId, SpecChoice spec, int count, string operationId)
+    {
+        var hold = await Quota.ReserveAsync(userId, space.Id, spec.Spec, count, operationId);
+        var r = hold.Reservation;
+        return r.Succeeded
+            ? new ReserveOutcome(true, null, r.Replayed, r.HoldId, r.Items, r.Credits, hold)
+            : ReserveOutcome.Rejected(r.Rejection!.Code);
+    }
+
+    public async Task<SettleOutcome> SettleAsync(ReserveOutcome hold, bool commit, IReadOnlyList<int>? items)
+    {
+        var quotaHold = (QuotaHold)hold.Handle!;
+        var r = commit ? await quotaHold.CommitAsync(items) : await quotaHold.RefundAsync(items);
+        return new SettleOutcome(r.Succeeded, r.Rejection?.Code, r.Replayed, r.CommittedCredits, r.RefundedCredits, r.ItemsSettled, r.ItemsPending);
+    }
+
+    public async Task<long?> AvailableAsync(SpaceModel space) => (await Quota.GetBalanceAsync(space.Id))?.Available;
+
+    public async Task<PoolView> ReadPoolAsync(SpaceModel space)
+    {
+        var balance = await Quota.GetBalanceAsync(space.Id);
+        if (balance is null)
+        {
+            return default;
+        }
+
+        var usage = await Quota.GetUsageAsync(space.Id);
+        var generations = usage.Count > 0 ? usage[0].Generations : 0;
+        return new PoolView(true, balance.Allowance, balance.Used, balance.Held, balance.OpenHolds, generations);
+    }
+
+    public virtual Task MarkAsync(bool measuring) => Task.CompletedTask;
+
+    public virtual Task<TargetDiagnostics> DiagnosticsAsync() => Task.FromResult(new TargetDiagnostics(new Dictionary<string, string>()));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            // Shutting down cancels work in flight (snapshots, timers): those errors are expected, not news.
+            LogGate.Quiet = true;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await _host.StopAsync(timeout.Token);
+            }
+            finally
+            {
+                _host.Dispose();
+                _host = null;
+                OnStopped();
+                LogGate.Quiet = false;
+            }
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract IHost BuildHost();
+
+    protected virtual void OnStarted(IServiceProvider services)
+    {
+    }
+
+    protected virtual void OnStopped()
+    {
+    }
+
+    private static void Ensure(CommandResult result, string what)
+    {
+        // A replay (the same setup run twice on a cluster) is fine; anything else means the workload is wrong.
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Setup failed: {what}: {result.Rejection}.");
+        }
+    }
+}
