@@ -50,6 +50,10 @@ public interface IQuotaClient
     Task<IReadOnlyList<CycleUsage>> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of the Space's ledger, e.g. one cycle (<c>From</c> = its start, <c>To</c> = its end); pass
+    /// <see cref="LedgerPage.NextAfterSequence"/> as <c>AfterSequence</c> for the next page.</summary>
+    Task<LedgerPage> GetLedgerAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The outcome of <see cref="IQuotaClient.RunAsync{T}"/>. <see cref="Settlement"/> is the commit's

@@ -79,6 +79,12 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
     public Task<IReadOnlyList<CycleUsage>> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default) =>
         InvokeAsync(() => Space(spaceId).GetUsageAsync(), cancellationToken);
 
+    public Task<LedgerPage> GetLedgerAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return InvokeAsync(() => Space(spaceId).GetLedgerAsync(query), cancellationToken);
+    }
+
     public Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);

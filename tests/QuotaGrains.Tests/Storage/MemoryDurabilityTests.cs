@@ -90,6 +90,42 @@ public sealed class MemoryDurabilityTests(QuotaClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_second_writer_of_the_same_Space_makes_the_first_fail_closed_on_its_next_snapshot()
+    {
+        var spaceId = await fixture.CreateSpaceAsync(PlanTier.Pro, "hana");
+        var user = fixture.Grains.GetGrain<IUserGrain>("hana");
+        var kept = await user.ReserveAsync(spaceId, new ReserveRequest($"{spaceId}-kept", new GenerationSpec("recolor")));
+        Assert.True(kept.Succeeded);
+
+        // Another writer (as a second activation would) rewrites the snapshot: the active one's ETag is now stale.
+        var storage = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredKeyedService<IGrainStorage>("quota");
+        var grainId = fixture.Grains.GetGrain<ISpaceGrain>(spaceId).GetGrainId();
+        var other = new GrainState<SpaceSnapshot>(new SpaceSnapshot());
+        await storage.ReadStateAsync("space", grainId, other);
+        await storage.WriteStateAsync("space", grainId, other);
+
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => fixture.Grains.GetGrain<ISpaceGrain>(spaceId).SnapshotAsync());
+
+        // Failed closed: nothing more is acknowledged by that activation; the next one reloads from storage.
+        ReserveResult? after = null;
+        for (var attempt = 0; attempt < 50 && after is null; attempt++)
+        {
+            try
+            {
+                after = await user.ReserveAsync(spaceId, new ReserveRequest($"{spaceId}-after", new GenerationSpec("recolor")));
+            }
+            catch (QuotaUnavailableException)
+            {
+                await Task.Yield();
+            }
+        }
+
+        Assert.True(after is { Succeeded: true }, after?.Rejection?.ToString());
+        var ledger = await fixture.Quota.GetLedgerAsync(spaceId, new LedgerQuery());
+        Assert.Contains(ledger.Entries, e => e.Kind == "reserved" && e.HoldId == $"{spaceId}-kept");
+    }
+
+    [Fact]
     public async Task A_legacy_Space_with_two_pools_is_migrated_once_losing_and_inventing_nothing()
     {
         var spaceId = QuotaClusterFixture.NewId("legacy");
