@@ -66,9 +66,28 @@ public static class Cli
     public static readonly Option<long> MaxErrors = new("--max-errors") { Description = "Stop the run once this many requests failed with an error.", DefaultValueFactory = _ => 10_000 };
 
     // ---- Targets -------------------------------------------------------------------------------------------------
-    public static readonly Option<string> Target = new("--target", "-t") { Description = "engine (in-process silo), cluster (a running engine) or redis.", DefaultValueFactory = _ => "engine" };
+    public static readonly Option<string> Target = new("--target", "-t")
+    {
+        Description = "engine (in-process silo), cluster (a running engine), redis, or table (the raw baseline: one Azure Table upsert per operation on an Azurite the harness starts).",
+        DefaultValueFactory = _ => "engine",
+    };
 
-    public static readonly Option<string> Storage = new("--storage") { Description = "Engine storage: memory (azure comes with issue 7).", DefaultValueFactory = _ => "memory" };
+    public static readonly Option<string> Storage = new("--storage")
+    {
+        Description = "Engine storage: memory, or azure (the harness starts an in-memory Azurite on free loopback ports and stops it after). compare takes a list, e.g. memory,azure.",
+        DefaultValueFactory = _ => "memory",
+    };
+
+    public static readonly Option<bool> NoRawTable = new("--no-raw-table")
+    {
+        Description = "compare with azure storage: leave out the raw baseline (one Azure Table upsert per operation against the same Azurite).",
+    };
+
+    public static readonly Option<string> RawRowKey = new("--raw-row-key")
+    {
+        Description = "Row key of the raw Table baseline's entity: state (one fixed row key in every Space's partition, as Orleans' Azure grain storage keys grain state) or space (the Space id: a unique row key, Azurite's fast path since it looks entities up by row key first); compare takes a list, e.g. state,space.",
+        DefaultValueFactory = _ => "state",
+    };
 
     public static readonly Option<bool> BinarySnapshots = new("--binary-memory-snapshots")
     {
@@ -109,7 +128,7 @@ public static class Cli
 
     public static IEnumerable<Option> TargetOptions =>
     [
-        Storage, BinarySnapshots, SiloPort, GatewayPort, Gateway, ClusterId, ServiceId, Config, RedisEndpoint, RedisPersistenceOption, RedisServer, Out, NoLive,
+        Storage, NoRawTable, RawRowKey, BinarySnapshots, SiloPort, GatewayPort, Gateway, ClusterId, ServiceId, Config, RedisEndpoint, RedisPersistenceOption, RedisServer, Out, NoLive,
     ];
 
     /// <summary>The workloads to run: one per scenario named, else one from the options alone.</summary>
@@ -132,13 +151,24 @@ public static class Cli
         _ => throw new FormatException($"Unknown scenario '{name}'; use hot, uniform or zipf."),
     };
 
-    public static EngineTargetOptions EngineOptions(ParseResult parse) => new()
-    {
-        Storage = ParseEnum<StorageKind>(parse.GetValue(Storage)!, "--storage"),
-        SiloPort = parse.GetValue(SiloPort),
-        GatewayPort = parse.GetValue(GatewayPort),
-        BinaryMemorySnapshots = parse.GetValue(BinarySnapshots),
-    };
+    /// <summary>The raw baseline's row key(s): compare runs one raw loop per kind named.</summary>
+    public static IReadOnlyList<RawRowKeyKind> RawRowKeys(ParseResult parse) =>
+        parse.GetValue(RawRowKey)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(kind => ParseEnum<RawRowKeyKind>(kind, "--raw-row-key")).Distinct().ToList();
+
+    /// <summary>One engine configuration per storage named in <c>--storage</c> (a list for compare).</summary>
+    public static IReadOnlyList<EngineTargetOptions> EngineOptions(ParseResult parse) =>
+        parse.GetValue(Storage)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(kind => ParseEnum<StorageKind>(kind, "--storage"))
+            .Distinct()
+            .Select(kind => new EngineTargetOptions
+            {
+                Storage = kind,
+                SiloPort = parse.GetValue(SiloPort),
+                GatewayPort = parse.GetValue(GatewayPort),
+                BinaryMemorySnapshots = kind == StorageKind.Memory && parse.GetValue(BinarySnapshots),
+            })
+            .ToList();
 
     public static ClusterTargetOptions ClusterOptions(ParseResult parse)
     {

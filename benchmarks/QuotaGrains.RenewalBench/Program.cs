@@ -98,20 +98,37 @@ var sampler = Task.Run(async () =>
     }
 });
 var deadline = minute + TimeSpan.FromMinutes(options.TimeoutMinutes);
-while (meters.Renewed < options.Spaces && DateTimeOffset.UtcNow < deadline)
+// Done when the clock has the minute done: every index grain answered that each of its Spaces is renewed, durably.
+var progressAt = DateTimeOffset.UtcNow;
+var clockGrain = grains.GetGrain<IRenewalClockGrain>(RenewalIndex.ClockKey);
+DateTimeOffset? allRenewedAt = null;
+while (DateTimeOffset.UtcNow < deadline)
 {
     await Task.Delay(200);
+    var status = await clockGrain.GetStatusAsync();
+    if (status.DoneThrough > minute)
+    {
+        allRenewedAt = DateTimeOffset.UtcNow;
+        break;
+    }
+
+    if (DateTimeOffset.UtcNow - progressAt >= TimeSpan.FromSeconds(15))
+    {
+        progressAt = DateTimeOffset.UtcNow;
+        Console.WriteLine($"  {(progressAt - minute).TotalSeconds,6:0} s: {meters.Renewed:N0} renewed; {peak}");
+    }
 }
 
 sampling.Cancel();
 await sampler;
-var allRenewedAt = meters.LastRenewalAt;
 var lastDue = instants.Max();
 var activeAtPeak = await management.GetTotalActivationCount();
 
 Console.WriteLine();
-Console.WriteLine($"renewed eagerly: {meters.Renewed:N0} of {options.Spaces:N0} (wakes: {string.Join(", ", meters.Wakes.OrderBy(w => w.Key).Select(w => $"{w.Key} {w.Value:N0}"))})");
-Console.WriteLine($"all renewed {(allRenewedAt - minute).TotalSeconds:0.00} s after the minute started, {(allRenewedAt - lastDue).TotalSeconds:0.00} s after the last renewal instant");
+Console.WriteLine($"index wakes: {string.Join(", ", meters.Wakes.OrderBy(w => w.Key).Select(w => $"{w.Key} {w.Value:N0}"))} (a Space registered within the dispatch horizon is also woken by its own timer: counted twice)");
+Console.WriteLine(allRenewedAt is { } all
+    ? $"all renewed {(all - minute).TotalSeconds:0.00} s after the minute started, {(all - lastDue).TotalSeconds:0.00} s after the last renewal instant (last lateness recorded at +{(meters.LastRenewalAt - minute).TotalSeconds:0.00} s)"
+    : $"NOT all renewed by {deadline:O} ({meters.Renewed:N0} renewals recorded)");
 Console.WriteLine($"lateness (renewal instant → renewal durable, as the index saw it), ms: {meters.LatenessText}");
 Console.WriteLine($"memory peak during the minute: {peak}; activations after: {activeAtPeak:N0}");
 
@@ -157,7 +174,7 @@ if (options.Storage == "azure")
 }
 
 await host.StopAsync();
-return meters.Renewed >= options.Spaces && wrong == 0 ? 0 : 3;
+return allRenewedAt is not null && wrong == 0 ? 0 : 3;
 
 static string SpaceId(int i) => $"bench-{i:D7}";
 

@@ -89,7 +89,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         var recovered = snapshot.State is null ? new SpaceState() : _copier.Copy(snapshot.State);
         _durable = new SpacePool(SpaceId, recovered, _rules);
         _durableFrom = _journal.DurableTail;
-        if (snapshot.JournalFrom is { } from)
+        if (snapshot.JournalFrom is { } from && !snapshot.Complete)
         {
             _unsnapshotted.AddRange(await ReplayAsync(from, cancellationToken));
         }
@@ -128,9 +128,10 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         {
             await _lastWrite.WaitAsync(cancellationToken);
             await _snapshotting.WaitAsync(cancellationToken);
-            if (_unsnapshotted.Count > 0 && _failure is null)
+            // A final snapshot with nothing pending spares the next activation a journal scan.
+            if (_failure is null && (_unsnapshotted.Count > 0 || !_storage.State.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
             {
-                await WriteSnapshotAsync();
+                await WriteSnapshotAsync(final: true);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or QuotaUnavailableException)
@@ -404,7 +405,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     /// <summary>Ledger entries first (upserts by sequence, so a replay is harmless), then the durable state with the
     /// journal position after which its newer records lie. A failure (an ETag conflict means another activation)
     /// fails the Space closed.</summary>
-    private async Task WriteSnapshotAsync()
+    private async Task WriteSnapshotAsync(bool final = false)
     {
         // The durable pool is never advanced (only events are applied to it): prune it here, and bound the copy.
         _durable.Prune(_time.GetUtcNow());
@@ -435,7 +436,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
                 await _ledger.WriteAsync(SpaceId, entries, CancellationToken.None);
             }
 
-            _storage.State = new SpaceSnapshot { State = state, JournalFrom = from };
+            _storage.State = new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle };
             await _storage.WriteStateAsync();
         }
         catch (Exception exception)

@@ -11,4 +11,8 @@ public sealed class SpaceSnapshot
     [Id(0)] public SpaceState? State { get; set; }
 
     [Id(1)] public JournalPosition? JournalFrom { get; set; }
+
+    /// <summary>Written as the activation ended with nothing pending: no record of this Space follows it (the next
+    /// activation writes a snapshot before its first append), so recovery need not read the journal at all.</summary>
+    [Id(2)] public bool Complete { get; set; }
 }

@@ -28,7 +28,7 @@ public static class ReportWriter
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(Inv,
             $"{w.Spaces:N0} Spaces ({w.Skew}), {w.Users:N0} users, {w.MembersPerSpace} members each, {w.Concurrency} in flight, {r.MeasuredSeconds:0.0} s measured after {r.WarmupSeconds:0.#} s warm-up; setup {r.SetupSeconds:0.0} s")));
         AnsiConsole.MarkupLine(string.Create(Inv,
-            $"[bold]{r.RequestsPerSecond:N0} requests/s[/] ({r.Requests:N0} requests), {r.FlowsPerSecond:N0} flows/s; p99 {r.AllRequests.P99Ms:0.###} ms, p99.9 {r.AllRequests.P999Ms:0.###} ms, max {r.AllRequests.MaxMs:0.###} ms"));
+            $"[bold]{r.RequestsPerSecond:N0} requests/s[/] ({r.Requests:N0} requests), {r.WritesPerSecond:N0} writes/s, {r.FlowsPerSecond:N0} flows/s; p99 {r.AllRequests.P99Ms:0.###} ms, p99.9 {r.AllRequests.P999Ms:0.###} ms, max {r.AllRequests.MaxMs:0.###} ms"));
 
         var table = new Table().Border(TableBorder.Simple);
         foreach (var column in new[] { "kind", "count", "per s", "mean ms", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms" })
@@ -78,14 +78,14 @@ public static class ReportWriter
         AnsiConsole.WriteLine();
         AnsiConsole.Write(new Rule($"[bold]compare[/] · {Markup.Escape(c.Scenario)}").LeftJustified());
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var column in new[] { "target", "requests/s", "flows/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "reserve p99", "commit p99", "CPU % (1 core)", "audit" })
+        foreach (var column in new[] { "target", "requests/s", "writes/s", "flows/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "reserve p99", "commit p99", "CPU % (1 core)", "audit" })
         {
             table.AddColumn(column == "target" ? new TableColumn(column) : new TableColumn(column).RightAligned());
         }
 
         foreach (var r in c.Runs)
         {
-            table.AddRow(Markup.Escape(r.Target), r.RequestsPerSecond.ToString("N0", Inv), r.FlowsPerSecond.ToString("N0", Inv), F(r.AllRequests.P50Ms), F(r.AllRequests.P99Ms),
+            table.AddRow(Markup.Escape(r.Target), r.RequestsPerSecond.ToString("N0", Inv), r.WritesPerSecond.ToString("N0", Inv), r.FlowsPerSecond.ToString("N0", Inv), F(r.AllRequests.P50Ms), F(r.AllRequests.P99Ms),
                 F(r.AllRequests.P999Ms), F(r.AllRequests.MaxMs), F(Kind(r, "reserve")?.P99Ms), F(Kind(r, "commit")?.P99Ms), CpuText(r), AuditText(r));
         }
 
@@ -93,7 +93,7 @@ public static class ReportWriter
         foreach (var ratio in c.Ratios)
         {
             AnsiConsole.MarkupLine(string.Create(Inv,
-                $"[bold]{Markup.Escape(ratio.Engine)} / {Markup.Escape(ratio.Baseline)}[/]: throughput [{(ratio.ThroughputBarMet ? "green" : "red")}]{ratio.ThroughputRatio:0.00}×[/], p99 [{(ratio.P99BarMet ? "green" : "red")}]{ratio.P99Ratio:0.00}×[/] (reserve {ratio.ReserveP99Ratio:0.00}×, commit {ratio.CommitP99Ratio:0.00}×)"));
+                $"[bold]{Markup.Escape(ratio.Engine)} / {Markup.Escape(ratio.Baseline)}[/]: throughput [{(ratio.ThroughputBarMet ? "green" : "red")}]{ratio.ThroughputRatio:0.00}×[/] (writes {ratio.WriteThroughputRatio:0.00}×), p99 [{(ratio.P99BarMet ? "green" : "red")}]{ratio.P99Ratio:0.00}×[/] (reserve {ratio.ReserveP99Ratio:0.00}×, commit {ratio.CommitP99Ratio:0.00}×)"));
         }
     }
 
@@ -124,19 +124,19 @@ public static class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"{c.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(c.Machine)}");
         md.AppendLine();
-        md.AppendLine("| target | requests/s | flows/s | p50 ms | p99 ms | p99.9 ms | max ms | reserve p99 ms | commit p99 ms | process CPU (% of 1 core) | audit |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        md.AppendLine("| target | requests/s | writes/s | flows/s | p50 ms | p99 ms | p99.9 ms | max ms | reserve p99 ms | commit p99 ms | process CPU (% of 1 core) | audit |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var r in c.Runs)
         {
-            md.AppendLine(Inv, $"| {r.Target} | {r.RequestsPerSecond:N0} | {r.FlowsPerSecond:N0} | {F(r.AllRequests.P50Ms)} | {F(r.AllRequests.P99Ms)} | {F(r.AllRequests.P999Ms)} | {F(r.AllRequests.MaxMs)} | {F(Kind(r, "reserve")?.P99Ms)} | {F(Kind(r, "commit")?.P99Ms)} | {CpuText(r)} | {AuditText(r)} |");
+            md.AppendLine(Inv, $"| {r.Target} | {r.RequestsPerSecond:N0} | {r.WritesPerSecond:N0} | {r.FlowsPerSecond:N0} | {F(r.AllRequests.P50Ms)} | {F(r.AllRequests.P99Ms)} | {F(r.AllRequests.P999Ms)} | {F(r.AllRequests.MaxMs)} | {F(Kind(r, "reserve")?.P99Ms)} | {F(Kind(r, "commit")?.P99Ms)} | {CpuText(r)} | {AuditText(r)} |");
         }
 
         md.AppendLine();
-        md.AppendLine("| engine ÷ baseline | throughput | p99 | reserve p99 | commit p99 |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| engine ÷ baseline | throughput (requests) | writes | p99 | reserve p99 | commit p99 |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var ratio in c.Ratios)
         {
-            md.AppendLine(Inv, $"| {ratio.Engine} ÷ {ratio.Baseline} | {ratio.ThroughputRatio:0.00}× | {ratio.P99Ratio:0.00}× | {ratio.ReserveP99Ratio:0.00}× | {ratio.CommitP99Ratio:0.00}× |");
+            md.AppendLine(Inv, $"| {ratio.Engine} ÷ {ratio.Baseline} | {ratio.ThroughputRatio:0.00}× | {ratio.WriteThroughputRatio:0.00}× | {ratio.P99Ratio:0.00}× | {ratio.ReserveP99Ratio:0.00}× | {ratio.CommitP99Ratio:0.00}× |");
         }
 
         md.AppendLine();
@@ -158,7 +158,7 @@ public static class ReportWriter
         md.AppendLine(Inv, $"- run {r.RunId}, {r.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(r.Machine)}");
         md.AppendLine(Inv, $"- workload: {w.Spaces:N0} Spaces ({w.Skew}{(w.ZipfTopShare is { } top ? $", top Space {top:P1} of picks" : "")}), {w.Users:N0} users, {w.MembersPerSpace} members per Space, {w.Concurrency} in flight; failure rate {w.FailureRate:0.###}, batch {w.BatchSize} × {w.BatchFraction:0.###}, balance queries {w.BalanceFraction:0.###}, replays {w.ReplayFraction:0.###}; plans {w.PlanMix}; seed {w.Seed}");
         md.AppendLine(Inv, $"- setup {r.SetupSeconds:0.0} s, warm-up {r.WarmupSeconds:0.#} s, measured {r.MeasuredSeconds:0.0} s{(r.StoppedEarly ? $" (stopped early: {r.StopReason})" : "")}");
-        md.AppendLine(Inv, $"- **{r.RequestsPerSecond:N0} requests/s** ({r.Requests:N0}), {r.FlowsPerSecond:N0} flows/s");
+        md.AppendLine(Inv, $"- **{r.RequestsPerSecond:N0} requests/s** ({r.Requests:N0}), {r.WritesPerSecond:N0} writes/s (reserve + commit + refund; upserts for the raw baseline), {r.FlowsPerSecond:N0} flows/s");
         md.AppendLine();
         md.AppendLine("| kind | count | per s | mean ms | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |");
         md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");

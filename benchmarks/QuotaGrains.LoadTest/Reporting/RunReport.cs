@@ -29,6 +29,10 @@ public sealed record RunReport
 
     public double RequestsPerSecond { get; init; }
 
+    /// <summary>Requests that change state, per second: reserve + commit + refund (the engine, Redis); upserts (the
+    /// raw Table baseline). Balance reads and replays write nothing.</summary>
+    public double WritesPerSecond { get; init; }
+
     /// <summary>Reserve → settle flows completed while measuring (balance queries are not flows).</summary>
     public long Flows { get; init; }
 
@@ -139,11 +143,13 @@ public sealed record CompareReport(
     IReadOnlyList<RunReport> Runs,
     IReadOnlyList<RatioRow> Ratios);
 
-/// <summary>Engine ÷ baseline: throughput above 1 and p99 below 1 favour the engine.</summary>
+/// <summary>Engine ÷ baseline: throughput above 1 and p99 below 1 favour the engine. <see cref="WriteThroughputRatio"/>
+/// compares state-changing requests per second (the fair measure against the raw Table baseline, which only writes).</summary>
 public sealed record RatioRow(
     string Engine,
     string Baseline,
     double ThroughputRatio,
+    double WriteThroughputRatio,
     double P99Ratio,
     double ReserveP99Ratio,
     double CommitP99Ratio,

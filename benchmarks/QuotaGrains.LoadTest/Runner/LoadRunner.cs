@@ -516,6 +516,7 @@ public sealed class LoadRunner
             MeasuredSeconds = Math.Round(measuredSeconds, 3),
             Requests = requests,
             RequestsPerSecond = Math.Round(requests / measuredSeconds, 0),
+            WritesPerSecond = Math.Round(kinds.Where(k => k.Kind is "reserve" or "commit" or "refund").Sum(k => k.Count) / measuredSeconds, 0),
             Flows = flows,
             FlowsPerSecond = Math.Round(flows / measuredSeconds, 0),
             AllRequests = Stats("all requests", all, measuredSeconds),

@@ -11,6 +11,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.LoadTest.Options;
+using QuotaGrains.LoadTest.Targets.Azure;
 
 namespace QuotaGrains.LoadTest.Targets;
 
@@ -19,8 +20,10 @@ namespace QuotaGrains.LoadTest.Targets;
 /// plus <c>AddQuotaClient()</c>), on free loopback ports so that a silo already running here is not disturbed.
 /// Environment variables such as <c>Quota__Spaces__HoldTimeToLive</c> reach the engine as they do in the silo.
 /// It also listens to the engine's meters: Space writes and the events each write made durable (group commit).
+/// With <c>azure</c> storage it runs on an Azurite: the one it is given (shared with the raw Table baseline of a
+/// compare), else one it starts and stops itself; it reports Azurite's CPU and the HTTP requests sent to it.
 /// </summary>
-public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarget
+public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sharedAzurite = null, Action<string>? info = null) : QuotaClientTarget
 {
     private static readonly string[] Instruments =
     [
@@ -33,6 +36,12 @@ public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarge
     private volatile bool _measuring;
     private int _siloPort;
     private int _gatewayPort;
+    private AzuriteProcess? _azurite = sharedAzurite;
+    private AzuriteProcess? _ownAzurite;
+    private AzuriteCpuWindow? _azuriteCpu;
+    private AzureRequestCounter? _azureRequests;
+    private long _markedAt;
+    private double _measuredSeconds;
 
     public override string Name => $"engine ({options.Storage.ToString().ToLowerInvariant()}{(options.BinaryMemorySnapshots ? ", binary snapshots" : "")})";
 
@@ -40,7 +49,23 @@ public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarge
 
     public override Task MarkAsync(bool measuring)
     {
+        if (measuring)
+        {
+            _azuriteCpu?.Start();
+            _markedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+        else
+        {
+            _azuriteCpu?.Stop();
+            _measuredSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(_markedAt).TotalSeconds;
+        }
+
         _measuring = measuring;
+        if (_azureRequests is not null)
+        {
+            _azureRequests.Measuring = measuring;
+        }
+
         return Task.CompletedTask;
     }
 
@@ -52,6 +77,8 @@ public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarge
         var writeTime = _meters["quota.space.write.duration"];
         var blocks = _meters["quota.journal.block.records"];
         var appendTime = _meters["quota.journal.append.duration"];
+        var snapshots = _meters["quota.space.snapshots"];
+        string PerSecond(double count) => _measuredSeconds > 0 ? (count / _measuredSeconds).ToString("N0", CultureInfo.InvariantCulture) : "-";
         var values = new Dictionary<string, string>
         {
             ["storage"] = options.Storage.ToString().ToLowerInvariant() + (options.BinaryMemorySnapshots ? " (experiment: binary snapshot serializer)" : ""),
@@ -62,8 +89,11 @@ public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarge
             ["storage writes (journal appends) / records per append"] = $"{N(blocks.Count)} / {blocks.MeanText}",
             ["requests per storage write"] = blocks.Count == 0 ? "-" : (requests.Sum / blocks.Count).ToString("0.0", CultureInfo.InvariantCulture),
             ["journal append p50 / p99 / max (ms)"] = appendTime.PercentilesText,
-            ["Space snapshots written"] = N(_meters["quota.space.snapshots"].Sum),
+            ["Space snapshots written"] = N(snapshots.Sum),
+            ["journal appends per s / Space snapshots per s"] = $"{PerSecond(blocks.Count)} / {PerSecond(snapshots.Sum)}",
         };
+        _azuriteCpu?.Describe(values);
+        _azureRequests?.Describe(values, _measuredSeconds, requests.Sum);
         return Task.FromResult(new TargetDiagnostics(values));
     }
 
@@ -76,6 +106,7 @@ public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarge
         {
             ["Quota:Storage:Kind"] = options.Storage.ToString().ToLowerInvariant(),
             ["Quota:Storage:ProviderName"] = "quota",
+            ["Quota:Storage:ConnectionString"] = _azurite?.ConnectionString,
         });
         builder.Configuration.AddEnvironmentVariables();
         LogGate.Configure(builder.Logging);
@@ -95,10 +126,39 @@ public sealed class EngineTarget(EngineTargetOptions options) : QuotaClientTarge
         return builder.Build();
     }
 
+    protected override async Task OnStartingAsync(CancellationToken cancellationToken)
+    {
+        if (options.Storage != StorageKind.Azure)
+        {
+            return;
+        }
+
+        if (_azurite is null)
+        {
+            _ownAzurite = await AzuriteProcess.StartAsync(info ?? (_ => { }), cancellationToken);
+            _azurite = _ownAzurite;
+        }
+
+        info?.Invoke($"{Name}: {_azurite.Describe}");
+        _azuriteCpu = new AzuriteCpuWindow(_azurite);
+        _azureRequests = new AzureRequestCounter(_azurite.BlobPort, _azurite.TablePort);
+    }
+
     protected override void OnStopped()
     {
         _listener?.Dispose();
         _listener = null;
+        _azureRequests?.Dispose();
+        _azureRequests = null;
+    }
+
+    protected override async ValueTask OnDisposedAsync()
+    {
+        if (_ownAzurite is not null)
+        {
+            await _ownAzurite.DisposeAsync();
+            _ownAzurite = null;
+        }
     }
 
     private void StartListening()

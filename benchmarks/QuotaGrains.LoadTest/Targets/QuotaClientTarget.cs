@@ -22,6 +22,7 @@ public abstract class QuotaClientTarget : IQuotaTarget
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await OnStartingAsync(cancellationToken);
         _host = BuildHost();
         await _host.StartAsync(cancellationToken);
         Quota = _host.Services.GetRequiredService<IQuotaClient>();
@@ -37,12 +38,12 @@ public abstract class QuotaClientTarget : IQuotaTarget
             async (space, ct) =>
             {
                 var owner = model.UserIds[space.Members[0]];
-                var created = await Quota.CreateSpaceAsync(space.Id, new CreateSpaceRequest($"{space.Id}-create", owner, space.Plan, BillingCadence.Monthly, null, space.CustomAllowance), ct);
+                var created = await RetryAsync(() => Quota.CreateSpaceAsync(space.Id, new CreateSpaceRequest($"{space.Id}-create", owner, space.Plan, BillingCadence.Monthly, null, space.CustomAllowance), ct), ct);
                 Ensure(created, $"create {space.Id}");
                 for (var j = 1; j < space.Members.Length; j++)
                 {
                     var user = model.UserIds[space.Members[j]];
-                    var added = await Quota.AddMemberAsync(space.Id, new AddMemberRequest($"{space.Id}-add-{j}", owner, user, SpaceRole.Member), ct);
+                    var added = await RetryAsync(() => Quota.AddMemberAsync(space.Id, new AddMemberRequest($"{space.Id}-add-{j}", owner, user, SpaceRole.Member), ct), ct);
                     Ensure(added, $"add {user} to {space.Id}");
                 }
 
@@ -105,10 +106,17 @@ public abstract class QuotaClientTarget : IQuotaTarget
             }
         }
 
+        await OnDisposedAsync();
         GC.SuppressFinalize(this);
     }
 
     protected abstract IHost BuildHost();
+
+    /// <summary>Before the host is built (e.g. start the storage it needs).</summary>
+    protected virtual Task OnStartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>After the host stopped (e.g. stop the storage it needed).</summary>
+    protected virtual ValueTask OnDisposedAsync() => ValueTask.CompletedTask;
 
     protected virtual void OnStarted(IServiceProvider services)
     {
@@ -117,6 +125,25 @@ public abstract class QuotaClientTarget : IQuotaTarget
     protected virtual void OnStopped()
     {
     }
+
+    /// <summary>Setup requests carry fixed operation ids, so one whose outcome is unknown (storage slow or briefly
+    /// unavailable, e.g. Azurite saturated while 10,000 Spaces are created) is sent again: it has one outcome.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception) when (attempt < SetupAttempts && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * attempt, 2_000)), cancellationToken);
+            }
+        }
+    }
+
+    private const int SetupAttempts = 20;
 
     private static void Ensure(CommandResult result, string what)
     {

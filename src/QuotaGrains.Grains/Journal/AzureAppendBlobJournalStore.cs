@@ -25,24 +25,38 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) :
     public async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
     {
         var blob = container.GetAppendBlobClient(segment);
-        try
+        var conditions = new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = expectedOffset } };
+        for (var attempt = 0; ; attempt++)
         {
-            using var content = MemoryMarshal.TryGetArray(block, out var array)
-                ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
-                : new MemoryStream(block.ToArray(), writable: false);
-            await blob.AppendBlockAsync(
-                content,
-                new AppendBlobAppendBlockOptions { Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = expectedOffset } },
-                cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 412)
-        {
-            // A retried append whose first try landed sees 412; the blob's length says whether the block is there.
-            // This writer is the segment's only writer, so a length that ends exactly after the block means it landed.
-            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken);
-            if (properties.Value.ContentLength != expectedOffset + block.Length)
+            try
             {
-                throw new JournalAppendConflictException($"Segment '{segment}' is at {properties.Value.ContentLength}, not {expectedOffset}.");
+                using var content = MemoryMarshal.TryGetArray(block, out var array)
+                    ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+                    : new MemoryStream(block.ToArray(), writable: false);
+                await blob.AppendBlockAsync(content, conditions, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // A retried append whose first try landed sees 412; the blob's length says whether the block is there.
+                // This writer is the segment's only writer, so a length that ends exactly after the block means it landed.
+                var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ContentLength;
+                if (length == expectedOffset + block.Length)
+                {
+                    return;
+                }
+
+                // Not past the offset: an earlier block of this writer, sent before this one, had not landed when this
+                // one was checked (appends in flight are not processed in the order they were sent). Send it again: the
+                // condition still lets it land only at its own offset, and the caller's timeout bounds the wait (if the
+                // earlier block fails, the writer fails this one too).
+                if (length <= expectedOffset)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1 << Math.Min(attempt, 4), 16)), cancellationToken);
+                    continue;
+                }
+
+                throw new JournalAppendConflictException($"Segment '{segment}' is at {length}, not {expectedOffset}.");
             }
         }
     }

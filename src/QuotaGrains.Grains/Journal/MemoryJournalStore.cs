@@ -5,6 +5,11 @@ public sealed class MemoryJournalStore : IJournalStore
 {
     private readonly Dictionary<string, MemoryStream> _segments = new(StringComparer.Ordinal);
 
+    private int _reads;
+
+    /// <summary>How many times segments were listed or read (recovery and retention read; the hot path never does).</summary>
+    public int Reads => Volatile.Read(ref _reads);
+
     /// <summary>Test hook: when set, an append first asks it; an exception it returns fails the append.</summary>
     public Func<string, long, Exception?>? AppendFault { get; set; }
 
@@ -46,6 +51,7 @@ public sealed class MemoryJournalStore : IJournalStore
 
     public Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _reads);
         lock (_segments)
         {
             if (!_segments.TryGetValue(segment, out var stream) || offset >= stream.Length)
@@ -59,6 +65,7 @@ public sealed class MemoryJournalStore : IJournalStore
 
     public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _reads);
         lock (_segments)
         {
             IReadOnlyList<string> names = _segments.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();

@@ -18,8 +18,9 @@ public sealed class RenewalOptions
     /// of a service: Spaces are found under the shard they were registered in. Default 16.</summary>
     public int Shards { get; set; } = 16;
 
-    /// <summary>Spaces one index grain wakes at once (default 256).</summary>
-    public int MaxWakesInFlight { get; set; } = 256;
+    /// <summary>Spaces one index grain wakes (or warms up) at once (default 64; a silo has up to
+    /// <see cref="Shards"/> × this many wakes of one slot in flight).</summary>
+    public int MaxWakesInFlight { get; set; } = 64;
 
     /// <summary>Minutes the clock has in flight at once, e.g. while catching up after an outage (default 60).</summary>
     public int MaxMinutesInFlight { get; set; } = 60;

@@ -184,10 +184,30 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
     private async Task PrewarmAsync(DateTimeOffset at, List<string> spaceIds)
     {
         await AtAsync(at);
-        foreach (var chunk in spaceIds.Chunk(_options.MaxWakesInFlight))
+        var warming = new List<Task>(spaceIds.Count);
+        foreach (var spaceId in spaceIds)
         {
-            await Task.WhenAll(chunk.Select(id => GrainFactory.GetGrain<ISpaceGrain>(id).RenewDueAsync()))
-                .ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
+            await _wakeSlots.WaitAsync();
+            warming.Add(WarmAsync(spaceId));
+        }
+
+        await Task.WhenAll(warming);
+
+        async Task WarmAsync(string spaceId)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ISpaceGrain>(spaceId).RenewDueAsync();
+            }
+            catch (Exception e)
+            {
+                // The renewal itself will try again, and report.
+                RenewalLog.WakeFailed(_logger, e, spaceId, at, 0);
+            }
+            finally
+            {
+                _wakeSlots.Release();
+            }
         }
     }
 

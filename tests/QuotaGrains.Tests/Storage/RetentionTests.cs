@@ -38,6 +38,26 @@ public sealed class RetentionTests : IAsyncLifetime
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
+    public async Task A_Space_deactivated_with_nothing_pending_reloads_without_reading_the_journal()
+    {
+        var journal = _cluster.Silos[0].ServiceProvider.GetRequiredService<SpaceJournal>();
+        var spaceId = QuotaClusterFixture.NewId("final");
+        var space = _cluster.Client.GetGrain<ISpaceGrain>(spaceId);
+        Assert.True((await space.CreateAsync(new CreateSpaceRequest("create", "owner", PlanTier.Max))).Succeeded);
+        var user = _cluster.Client.GetGrain<IUserGrain>("owner");
+        var hold = await user.ReserveAsync(spaceId, new ReserveRequest("h", new GenerationSpec("ai-video", MediaKind.Video), 2));
+        Assert.True((await user.CommitAsync(spaceId, new SettleRequest("c", hold.HoldId!, [1]))).Succeeded);
+        await _cluster.DeactivateAsync(space);
+
+        // The final snapshot says no record follows it: the reload does not even list the journal's segments.
+        var store = (MemoryJournalStore)journal.Store;
+        var reads = store.Reads;
+        var balance = await space.GetBalanceAsync();
+        Assert.Equal((20L, 20L, 1), (balance!.Used, balance.Held, balance.OpenHolds));
+        Assert.Equal(reads, store.Reads);
+    }
+
+    [Fact]
     public async Task Segments_behind_every_snapshot_are_deleted_and_Spaces_still_recover()
     {
         var services = _cluster.Silos[0].ServiceProvider;
