@@ -26,6 +26,7 @@ namespace QuotaGrains.Grains;
 public sealed class SpaceGrain : Grain, ISpaceGrain
 {
     private readonly IPersistentState<SpaceSnapshot> _storage;
+    private readonly SnapshotWriteLimiter _snapshotLimiter;
     private readonly QuotaRules _rules;
     private readonly TimeProvider _time;
     private readonly DeepCopier<SpaceState> _copier;
@@ -62,6 +63,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         DeepCopier<SpaceState> copier,
         Serializer serializer,
         SpaceJournal journal,
+        SnapshotWriteLimiter snapshotLimiter,
         ILedgerStore ledger,
         QuotaInstruments instruments,
         ILogger<SpaceGrain> logger)
@@ -74,6 +76,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         _copier = copier;
         _serializer = serializer;
         _journal = journal;
+        _snapshotLimiter = snapshotLimiter;
         _ledger = ledger;
         _instruments = instruments;
         _logger = logger;
@@ -131,7 +134,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             // A final snapshot with nothing pending spares the next activation a journal scan.
             if (_failure is null && (_unsnapshotted.Count > 0 || !_storage.State.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
             {
-                await WriteSnapshotAsync(final: true);
+                await _snapshotLimiter.RunAsync(() => WriteSnapshotAsync(final: true));
             }
         }
         catch (Exception e) when (e is OperationCanceledException or QuotaUnavailableException)
@@ -351,7 +354,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             if (_snapshotBeforeAppend)
             {
                 // A crash after this activation's first append must find a snapshot that names this journal.
-                await SnapshotInOrderAsync();
+                await SnapshotInOrderAsync(urgent: true);
                 _snapshotBeforeAppend = false;
             }
 
@@ -383,8 +386,9 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
     }
 
-    /// <summary>Snapshots never overlap: each waits for the one before.</summary>
-    private Task SnapshotInOrderAsync()
+    /// <summary>Snapshots never overlap: each waits for the one before. Background ones (all but the one a request
+    /// waits for) also wait for a slot of the silo's <see cref="SnapshotWriteLimiter"/>.</summary>
+    private Task SnapshotInOrderAsync(bool urgent = false)
     {
         var previous = _snapshotting;
         _snapshotting = RunAsync();
@@ -398,7 +402,14 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
                 throw Unavailable(_failure);
             }
 
-            await WriteSnapshotAsync();
+            if (urgent)
+            {
+                await WriteSnapshotAsync();
+            }
+            else
+            {
+                await _snapshotLimiter.RunAsync(() => WriteSnapshotAsync());
+            }
         }
     }
 

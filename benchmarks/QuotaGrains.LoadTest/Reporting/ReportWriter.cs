@@ -14,6 +14,9 @@ public static class ReportWriter
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new JsonStringEnumConverter() },
+
+        // A ratio with nothing to compare (e.g. reserve p99 against the raw Table loop, which has no reserves) is NaN.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     private static CultureInfo Inv => CultureInfo.InvariantCulture;
@@ -93,7 +96,7 @@ public static class ReportWriter
         foreach (var ratio in c.Ratios)
         {
             AnsiConsole.MarkupLine(string.Create(Inv,
-                $"[bold]{Markup.Escape(ratio.Engine)} / {Markup.Escape(ratio.Baseline)}[/]: throughput [{(ratio.ThroughputBarMet ? "green" : "red")}]{ratio.ThroughputRatio:0.00}×[/] (writes {ratio.WriteThroughputRatio:0.00}×), p99 [{(ratio.P99BarMet ? "green" : "red")}]{ratio.P99Ratio:0.00}×[/] (reserve {ratio.ReserveP99Ratio:0.00}×, commit {ratio.CommitP99Ratio:0.00}×)"));
+                $"[bold]{Markup.Escape(ratio.Engine)} / {Markup.Escape(ratio.Baseline)}[/]: throughput [{(ratio.ThroughputBarMet ? "green" : "red")}]{X(ratio.ThroughputRatio)}[/] (writes {X(ratio.WriteThroughputRatio)}), p99 [{(ratio.P99BarMet ? "green" : "red")}]{X(ratio.P99Ratio)}[/] (reserve {X(ratio.ReserveP99Ratio)}, commit {X(ratio.CommitP99Ratio)})"));
         }
     }
 
@@ -136,7 +139,7 @@ public static class ReportWriter
         md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var ratio in c.Ratios)
         {
-            md.AppendLine(Inv, $"| {ratio.Engine} ÷ {ratio.Baseline} | {ratio.ThroughputRatio:0.00}× | {ratio.WriteThroughputRatio:0.00}× | {ratio.P99Ratio:0.00}× | {ratio.ReserveP99Ratio:0.00}× | {ratio.CommitP99Ratio:0.00}× |");
+            md.AppendLine(Inv, $"| {ratio.Engine} ÷ {ratio.Baseline} | {X(ratio.ThroughputRatio)} | {X(ratio.WriteThroughputRatio)} | {X(ratio.P99Ratio)} | {X(ratio.ReserveP99Ratio)} | {X(ratio.CommitP99Ratio)} |");
         }
 
         md.AppendLine();
@@ -201,6 +204,8 @@ public static class ReportWriter
 
     private static string MachineText(MachineInfo m) =>
         string.Create(Inv, $"{m.ProcessorCount} cores ({m.Cpu}), {m.MemoryGiB:0} GiB, {m.Os}, {m.Runtime}, {m.Configuration} build, {m.Gc} GC{(m.GitCommit is null ? "" : $", commit {m.GitCommit}")}");
+
+    private static string X(double ratio) => double.IsFinite(ratio) ? ratio.ToString("0.00", Inv) + "×" : "-";
 
     private static string F(double? ms) => ms is null ? "-" : ms.Value.ToString(ms.Value >= 100 ? "0" : ms.Value >= 10 ? "0.0" : "0.00#", Inv);
 

@@ -34,6 +34,7 @@ public sealed class LoadRunner
     private long _measureStartedAt;
     private long _errorTotal;
     private long _phaseStartedAt = Stopwatch.GetTimestamp();
+    private string? _settled;
 
     public LoadRunner(IQuotaTarget target, WorkloadOptions options, MachineInfo machine, IRunObserver observer)
     {
@@ -79,6 +80,8 @@ public sealed class LoadRunner
         var created = 0;
         await _target.SetupAsync(_model, n => Volatile.Write(ref created, n), cancellationToken);
         setupClock.Stop();
+        SetPhase("settling");
+        _settled = await _target.SettleAsync(_model, _observer.Info, cancellationToken);
         _observer.Info($"{_target.Name}: {_options.Spaces:N0} Spaces, {_model.UserIds.Length:N0} users set up in {setupClock.Elapsed.TotalSeconds:0.0} s.");
 
         _workers = Enumerable.Range(0, _options.Concurrency).Select(_ => new WorkerState()).ToArray();
@@ -529,7 +532,7 @@ public sealed class LoadRunner
             StoppedEarly = _stopReason is not "duration reached" and not "operation count reached",
             StopReason = _stopReason,
             Process = process,
-            TargetDiagnostics = diagnostics.Values,
+            TargetDiagnostics = _settled is null ? diagnostics.Values : new Dictionary<string, string>(diagnostics.Values) { ["settled after setup"] = _settled },
             Audit = audit,
         };
     }

@@ -55,6 +55,11 @@ public interface IQuotaTarget : IAsyncDisposable
     /// <summary>Everything the audit compares: allowance, used, held, open holds and generations charged.</summary>
     Task<PoolView> ReadPoolAsync(SpaceModel space);
 
+    /// <summary>After setup, before the warm-up: lets background work that setup caused finish (e.g. the Space
+    /// snapshots that creating thousands of Spaces makes due), so that it does not land in the measured window.
+    /// Returns what was waited for, or null.</summary>
+    Task<string?> SettleAsync(WorkloadModel model, Action<string> info, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
     /// <summary>Called when measuring starts and when it ends, so the target can snapshot its counters.</summary>
     Task MarkAsync(bool measuring);
 

@@ -16,6 +16,9 @@ public abstract class QuotaClientTarget : IQuotaTarget
 
     protected IQuotaClient Quota { get; private set; } = null!;
 
+    /// <summary>The host's services once started.</summary>
+    protected IServiceProvider? Services => _host?.Services;
+
     public abstract string Name { get; }
 
     public abstract string Key { get; }
@@ -34,7 +37,7 @@ public abstract class QuotaClientTarget : IQuotaTarget
         var done = 0;
         await Parallel.ForEachAsync(
             model.Spaces,
-            new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = SetupParallelism, CancellationToken = cancellationToken },
             async (space, ct) =>
             {
                 var owner = model.UserIds[space.Members[0]];
@@ -47,6 +50,7 @@ public abstract class QuotaClientTarget : IQuotaTarget
                     Ensure(added, $"add {user} to {space.Id}");
                 }
 
+                await AfterSpaceSetupAsync(space, ct);
                 progress(Interlocked.Increment(ref done));
             });
     }
@@ -82,6 +86,8 @@ public abstract class QuotaClientTarget : IQuotaTarget
         return new PoolView(true, balance.Allowance, balance.Used, balance.Held, balance.OpenHolds, generations);
     }
 
+    public virtual Task<string?> SettleAsync(WorkloadModel model, Action<string> info, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
     public virtual Task MarkAsync(bool measuring) => Task.CompletedTask;
 
     public virtual Task<TargetDiagnostics> DiagnosticsAsync() => Task.FromResult(new TargetDiagnostics(new Dictionary<string, string>()));
@@ -110,6 +116,12 @@ public abstract class QuotaClientTarget : IQuotaTarget
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>After a Space and its members are set up.</summary>
+    protected virtual Task AfterSpaceSetupAsync(SpaceModel space, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Spaces set up at once.</summary>
+    protected virtual int SetupParallelism => 64;
+
     protected abstract IHost BuildHost();
 
     /// <summary>Before the host is built (e.g. start the storage it needs).</summary>
@@ -128,7 +140,7 @@ public abstract class QuotaClientTarget : IQuotaTarget
 
     /// <summary>Setup requests carry fixed operation ids, so one whose outcome is unknown (storage slow or briefly
     /// unavailable, e.g. Azurite saturated while 10,000 Spaces are created) is sent again: it has one outcome.</summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    protected static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {

@@ -111,6 +111,7 @@ public static class SiloBuilderQuotaExtensions
             sp.GetRequiredService<IOptions<JournalOptions>>(),
             sp.GetRequiredService<QuotaInstruments>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>()));
+        services.TryAddSingleton<SnapshotWriteLimiter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
         services.TryAddSingleton<JournalRetention>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JournalRetention>());

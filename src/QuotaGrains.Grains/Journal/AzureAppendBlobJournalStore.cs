@@ -46,13 +46,16 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) :
                     return;
                 }
 
-                // Not past the offset: an earlier block of this writer, sent before this one, had not landed when this
-                // one was checked (appends in flight are not processed in the order they were sent). Send it again: the
-                // condition still lets it land only at its own offset, and the caller's timeout bounds the wait (if the
-                // earlier block fails, the writer fails this one too).
-                if (length <= expectedOffset)
+                // Short of the offset: a block sent before this one had not landed when the service checked this one
+                // (appends in flight are not processed in the order they were sent). Nothing was written.
+                if (length < expectedOffset)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1 << Math.Min(attempt, 4), 16)), cancellationToken);
+                    throw new JournalAppendTooEarlyException($"Segment '{segment}' is at {length}, short of {expectedOffset}.");
+                }
+
+                // Exactly at the offset: the earlier block landed meanwhile; send this one again (once more at most).
+                if (length == expectedOffset && attempt == 0)
+                {
                     continue;
                 }
 

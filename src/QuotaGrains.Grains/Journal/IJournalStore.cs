@@ -22,3 +22,8 @@ public interface IJournalStore
 
 /// <summary>The store refused an append because the segment is not at the expected offset.</summary>
 public sealed class JournalAppendConflictException(string message) : Exception(message);
+
+/// <summary>The store refused an append because the segment is still short of the expected offset: a block sent
+/// before it (appends in flight are not necessarily processed in the order they were sent) has not landed yet.
+/// Nothing was written; the same append may be sent again once the earlier block is answered.</summary>
+public sealed class JournalAppendTooEarlyException(string message) : Exception(message);

@@ -175,14 +175,18 @@ public sealed partial class SpaceJournal : IAsyncDisposable
                 }
 
                 var block = new Block(_segment, _nextOffset, data.Length, batch.ToArray());
+                Block? previous;
                 _nextOffset += data.Length;
                 _blocksInSegment++;
                 lock (_lock)
                 {
+                    // The block before it in the same segment, if still unanswered: an append that reaches the store
+                    // before that one landed is sent again once it is answered.
+                    previous = _inFlight.LastOrDefault() is { } last && last.Segment == block.Segment ? last : null;
                     _inFlight.Enqueue(block);
                 }
 
-                _ = AppendBlockAsync(block, data);
+                _ = AppendBlockAsync(block, data, previous);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -213,13 +217,34 @@ public sealed partial class SpaceJournal : IAsyncDisposable
         return true;
     }
 
-    private async Task AppendBlockAsync(Block block, byte[] data)
+    private async Task AppendBlockAsync(Block block, byte[] data, Block? previous)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             using var timeout = new CancellationTokenSource(_options.AppendTimeout);
-            await _store.AppendAsync(JournalPosition.SegmentNameOf(Stream, block.Segment), block.Offset, data, timeout.Token);
+            var segment = JournalPosition.SegmentNameOf(Stream, block.Segment);
+            while (true)
+            {
+                try
+                {
+                    await _store.AppendAsync(segment, block.Offset, data, timeout.Token);
+                    break;
+                }
+                catch (JournalAppendTooEarlyException) when (previous is not null)
+                {
+                    // Processed before the block sent ahead of it: wait until that one is answered, then send this one
+                    // again (the offset condition lets it land only right after it). If that one failed, so does this.
+                    await previous.Done.Task.WaitAsync(timeout.Token);
+                    if (previous.Error is { } earlier)
+                    {
+                        throw new QuotaUnavailableException("An earlier journal block failed; this one was not written.", earlier);
+                    }
+
+                    previous = null;
+                }
+            }
+
             _instruments.JournalAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _instruments.JournalBlockRecords.Record(block.Records.Length);
         }
@@ -231,6 +256,7 @@ public sealed partial class SpaceJournal : IAsyncDisposable
         finally
         {
             block.Finished = true;
+            block.Done.TrySetResult();
             _slots.Release();
             CompleteInOrder();
         }
@@ -336,5 +362,8 @@ public sealed partial class SpaceJournal : IAsyncDisposable
         public volatile bool Finished;
 
         public Exception? Error;
+
+        /// <summary>Completes when this block's append is over (landed or failed; <see cref="Error"/> says which).</summary>
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

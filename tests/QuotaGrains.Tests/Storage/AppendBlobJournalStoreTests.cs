@@ -1,39 +1,67 @@
+using System.Diagnostics.Metrics;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Options;
 using QuotaGrains.Tests.Cluster;
 
 namespace QuotaGrains.Tests.Storage;
 
-/// <summary>The append-blob journal store on Azurite: blocks appended concurrently at computed offsets (as the
-/// journal pipelines them) all land, each at its own offset, whatever order the service takes them in.</summary>
+/// <summary>The append-blob journal on Azurite with appends pipelined at computed offsets: the service does not
+/// process appends in flight in the order they were sent, so a block can reach it before the one sent ahead of it.</summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class AppendBlobJournalStoreTests(AzuriteFixture fixture)
 {
     [Fact]
-    public async Task Pipelined_appends_at_computed_offsets_all_land_in_order()
+    public async Task An_append_short_of_its_offset_writes_nothing_and_says_it_came_too_early()
     {
-        var container = new BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient(QuotaClusterFixture.NewId("journal"));
-        var store = new AzureAppendBlobJournalStore(container);
+        var store = new AzureAppendBlobJournalStore(NewContainer());
         const string Segment = "stream/00000000";
         await store.CreateSegmentAsync(Segment, CancellationToken.None);
 
-        // Each wave starts with a large block, so that the smaller ones sent after it are processed before it lands
-        // (the service reads and stores a body before it checks the append position).
-        var blocks = Enumerable.Range(0, 32).Select(i => Enumerable.Repeat((byte)i, i % 16 == 0 ? 2 * 1024 * 1024 : 64 + (i * 997)).ToArray()).ToArray();
-        var offsets = new long[blocks.Length];
-        for (var i = 1; i < blocks.Length; i++)
-        {
-            offsets[i] = offsets[i - 1] + blocks[i - 1].Length;
-        }
+        await Assert.ThrowsAsync<JournalAppendTooEarlyException>(() => store.AppendAsync(Segment, 100, new byte[10], CancellationToken.None));
+        Assert.Empty(await store.ReadAsync(Segment, 0, CancellationToken.None));
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        foreach (var wave in new[] { 0, 16 })
-        {
-            // Sixteen in flight at once (the journal allows up to 64), all sent in offset order.
-            await Task.WhenAll(Enumerable.Range(wave, 16).Select(i => store.AppendAsync(Segment, offsets[i], blocks[i], timeout.Token)));
-        }
+        await store.AppendAsync(Segment, 0, new byte[100], CancellationToken.None);
+        await store.AppendAsync(Segment, 100, new byte[10], CancellationToken.None);
+        Assert.Equal(110, (await store.ReadAsync(Segment, 0, CancellationToken.None)).Length);
+    }
 
-        var data = await store.ReadAsync(Segment, 0, CancellationToken.None);
-        Assert.Equal(blocks.SelectMany(b => b).ToArray(), data);
+    [Fact]
+    public async Task Pipelined_blocks_all_land_in_order_and_every_waiter_hears_durable()
+    {
+        var store = new AzureAppendBlobJournalStore(NewContainer());
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var instruments = new QuotaInstruments(services.GetRequiredService<IMeterFactory>());
+        var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxAppendsInFlight = 16, MaxRecordsPerBlock = 4 });
+        var journal = new SpaceJournal(store, "stream", options, instruments, NullLogger<SpaceJournal>.Instance);
+        journal.Start();
+        try
+        {
+            // Records of very different sizes in blocks of a few records, 16 appends in flight: small blocks sent after
+            // a large one tend to reach the service before it has stored the large one.
+            var records = Enumerable.Range(0, 400)
+                .Select(i => JournalRecord.Encode($"space-{i % 7}", i, 1, new byte[i % 50 == 0 ? 512 * 1024 : 40 + (i % 13)]))
+                .ToArray();
+            var positions = await Task.WhenAll(records.Select(r => journal.AppendAsync("space", r)));
+            Assert.All(positions, p => Assert.Equal(0, p.Segment));
+
+            var data = await store.ReadAsync(JournalPosition.SegmentNameOf("stream", 0), 0, CancellationToken.None);
+            var decoded = JournalRecord.DecodeAll(data).Select(r => r.FirstSequence).ToList();
+            Assert.Equal(Enumerable.Range(0, 400).Select(i => (long)i), decoded);
+        }
+        finally
+        {
+            await journal.DisposeAsync();
+        }
+    }
+
+    private BlobContainerClient NewContainer()
+    {
+        var container = new BlobServiceClient(fixture.Azurite.ConnectionString).GetBlobContainerClient(QuotaClusterFixture.NewId("journal"));
+        container.CreateIfNotExists();
+        return container;
     }
 }

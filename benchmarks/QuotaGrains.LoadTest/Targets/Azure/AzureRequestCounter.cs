@@ -17,6 +17,7 @@ public sealed class AzureRequestCounter : IDisposable
     private long _blob;
     private long _table;
     private long _failed;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byKind = new(StringComparer.Ordinal);
 
     public AzureRequestCounter(int blobPort, int tablePort)
     {
@@ -57,6 +58,8 @@ public sealed class AzureRequestCounter : IDisposable
         values["Azurite HTTP requests: blob / table (measured window)"] = $"{N(BlobRequests)} / {N(TableRequests)}";
         values["Azurite HTTP requests per s: blob / table"] = seconds > 0 ? $"{N(BlobRequests / seconds)} / {N(TableRequests / seconds)}" : "-";
         values["Azurite HTTP requests failed (status ≥ 400 or no answer)"] = N(Failed);
+        values["Azurite HTTP requests by service, method and status"] = string.Join(", ",
+            _byKind.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {N(p.Value)}"));
         values["requests per Azurite request (all storage traffic)"] = Total == 0 ? "-" : (engineRequests / Total).ToString("0.0", CultureInfo.InvariantCulture);
     }
 
@@ -71,6 +74,8 @@ public sealed class AzureRequestCounter : IDisposable
 
         int? port = null;
         var failed = false;
+        string? method = null;
+        object? status = null;
         foreach (var tag in tags)
         {
             switch (tag.Key)
@@ -79,7 +84,11 @@ public sealed class AzureRequestCounter : IDisposable
                     port = tag.Value switch { int i => i, long l => (int)l, string s when int.TryParse(s, out var p) => p, _ => null };
                     break;
                 case "http.response.status_code":
-                    failed |= tag.Value is int status && status >= 400;
+                    status = tag.Value;
+                    failed |= tag.Value is int code && code >= 400;
+                    break;
+                case "http.request.method":
+                    method = tag.Value as string;
                     break;
                 case "error.type":
                     failed = true;
@@ -87,18 +96,23 @@ public sealed class AzureRequestCounter : IDisposable
             }
         }
 
+        string service;
         if (port == _blobPort)
         {
             Interlocked.Increment(ref _blob);
+            service = "blob";
         }
         else if (port == _tablePort)
         {
             Interlocked.Increment(ref _table);
+            service = "table";
         }
         else
         {
             return;
         }
+
+        _byKind.AddOrUpdate($"{service} {method ?? "?"} {status ?? "-"}", 1, static (_, n) => n + 1);
 
         if (failed)
         {

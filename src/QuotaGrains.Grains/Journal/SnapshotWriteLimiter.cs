@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>Bounds the silo's background snapshot writes in flight (<see cref="JournalOptions.MaxSnapshotWritesInFlight"/>):
+/// past the bound they queue here, in order, rather than in the Table service.</summary>
+public sealed class SnapshotWriteLimiter(IOptions<JournalOptions> options)
+{
+    private readonly SemaphoreSlim _slots = new(options.Value.MaxSnapshotWritesInFlight, options.Value.MaxSnapshotWritesInFlight);
+
+    /// <summary>Runs <paramref name="write"/> once a slot is free.</summary>
+    public async Task RunAsync(Func<Task> write)
+    {
+        await _slots.WaitAsync();
+        try
+        {
+            await write();
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+}
