@@ -49,6 +49,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private Task _latestWrite = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
     private Task _snapshotting = Task.CompletedTask;
+    private Task? _queuedSnapshot;
     private Exception? _failure;
     private IGrainTimer? _wakeTimer;
     private DateTimeOffset? _wakeAt;
@@ -387,28 +388,56 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     }
 
     /// <summary>Snapshots never overlap: each waits for the one before. Background ones (all but the one a request
-    /// waits for) also wait for a slot of the silo's <see cref="SnapshotWriteLimiter"/>.</summary>
+    /// waits for) also wait for a slot of the silo's <see cref="SnapshotWriteLimiter"/>, and while one waits, asking for
+    /// another joins it: it has not started, so it will cover everything journaled until it does.</summary>
     private Task SnapshotInOrderAsync(bool urgent = false)
     {
+        if (!urgent && _queuedSnapshot is { IsCompleted: false } queued)
+        {
+            return queued;
+        }
+
         var previous = _snapshotting;
+        var started = false;
         _snapshotting = RunAsync();
+        if (!urgent && !started)
+        {
+            _queuedSnapshot = _snapshotting;
+        }
+
         return _snapshotting;
 
         async Task RunAsync()
         {
-            await previous.ContinueWith(static _ => { }, TaskScheduler.Current);
-            if (_failure is not null)
+            try
             {
-                throw Unavailable(_failure);
-            }
+                await previous.ContinueWith(static _ => { }, TaskScheduler.Current);
+                if (_failure is not null)
+                {
+                    throw Unavailable(_failure);
+                }
 
-            if (urgent)
-            {
-                await WriteSnapshotAsync();
+                if (urgent)
+                {
+                    started = true;
+                    await WriteSnapshotAsync();
+                }
+                else
+                {
+                    await _snapshotLimiter.RunAsync(() =>
+                    {
+                        started = true;
+                        _queuedSnapshot = null;
+                        return WriteSnapshotAsync();
+                    });
+                }
             }
-            else
+            finally
             {
-                await _snapshotLimiter.RunAsync(() => WriteSnapshotAsync());
+                if (!urgent && !started)
+                {
+                    _queuedSnapshot = null;
+                }
             }
         }
     }
@@ -547,7 +576,8 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private void ScheduleWakeUp()
     {
         var due = _pool.NextDueAt();
-        if (_dirtySince is { } dirty && (due is null || dirty + _journalOptions.SnapshotInterval < due))
+        // A snapshot already waiting for its slot covers the dirty state: waking for it again would only queue more.
+        if (_dirtySince is { } dirty && _queuedSnapshot is null && (due is null || dirty + _journalOptions.SnapshotInterval < due))
         {
             due = dirty + _journalOptions.SnapshotInterval;
         }
