@@ -99,6 +99,9 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
 
         _pool = new SpacePool(SpaceId, _copier.Copy(_durable.State), _rules);
+        // The live pool holds every operation id the durable copy would, and more: keep them once (snapshots read the
+        // window from the live pool, up to the durable sequence).
+        _durable.ForgetOperationWindow();
         if (_unsnapshotted.Count > 0)
         {
             await WriteSnapshotAsync();
@@ -447,12 +450,12 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     /// fails the Space closed.</summary>
     private async Task WriteSnapshotAsync(bool final = false)
     {
-        // The durable pool is never advanced (only events are applied to it): prune it here, and bound the copy.
-        _durable.Prune(_time.GetUtcNow());
-        // Copy only what the snapshot keeps: the operation ids of its most recent events, not the whole window.
+        // Copy only what the snapshot keeps: the operation ids of its most recent durable events, not the whole window.
+        // They are read from the live pool (the durable copy keeps none, see OnActivateAsync), which has every id the
+        // durable copy would, and later ones that the sequence bound leaves out.
         var durable = _durable.State;
         var (operations, closedHolds) = (durable.Operations, durable.ClosedHolds);
-        (durable.Operations, durable.ClosedHolds) = SpacePool.RecentWindow(durable, _rules.Spaces.MaxSnapshotOperations);
+        (durable.Operations, durable.ClosedHolds) = SpacePool.RecentWindow(_pool.State, durable.Sequence, _rules.Spaces.MaxSnapshotOperations);
         SpaceState state;
         try
         {

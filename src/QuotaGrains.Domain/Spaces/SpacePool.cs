@@ -658,15 +658,38 @@ public sealed class SpacePool
     private void CloseHold(Hold hold, bool expired, DateTimeOffset at)
     {
         State.Holds.Remove(hold.HoldId);
-        State.ClosedHolds[hold.HoldId] = new ClosedHold(expired, at, State.Sequence + 1);
+        if (KeepsOperationWindow)
+        {
+            State.ClosedHolds[hold.HoldId] = new ClosedHold(expired, at, State.Sequence + 1);
+        }
+
         if (_earliestExpiry == hold.ExpiresAt)
         {
             _earliestExpiryKnown = false;
         }
     }
 
-    private void Record(RequestEvent e, OperationResult result) =>
-        State.Operations[e.OperationId] = new OperationRecord(e.Fingerprint, e.At, result, e.Sequence);
+    private void Record(RequestEvent e, OperationResult result)
+    {
+        if (KeepsOperationWindow)
+        {
+            State.Operations[e.OperationId] = new OperationRecord(e.Fingerprint, e.At, result, e.Sequence);
+        }
+    }
+
+    /// <summary>False once <see cref="ForgetOperationWindow"/> was called: applying events then keeps balances, holds,
+    /// members and usage but no operation ids or closed holds. For a shadow copy whose window another pool already
+    /// holds (the grain's durable copy, which the live pool is ahead of), so that each id is kept once.</summary>
+    public bool KeepsOperationWindow { get; private set; } = true;
+
+    /// <summary>Drops the operation ids and closed holds and keeps none from now on (see <see cref="KeepsOperationWindow"/>).
+    /// Such a pool must not decide requests: it could not recognize a retry.</summary>
+    public void ForgetOperationWindow()
+    {
+        KeepsOperationWindow = false;
+        State.Operations.Clear();
+        State.ClosedHolds.Clear();
+    }
 
     // ---- Time ------------------------------------------------------------------------------------------------
 
@@ -791,13 +814,18 @@ public sealed class SpacePool
 
     /// <summary>The operation ids and closed holds recorded by the last <paramref name="events"/> events: what a
     /// snapshot keeps. A linear filter on sequence numbers, no sort, so that it is cheap on a busy Space.</summary>
-    public static (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(SpaceState state, int events)
+    public static (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(SpaceState state, int events) =>
+        RecentWindow(state, state.Sequence, events);
+
+    /// <summary>The same, as of event <paramref name="throughSequence"/> of <paramref name="state"/>: what a snapshot of
+    /// the durable state keeps, read from a pool that may be ahead of it (later ids are left out).</summary>
+    public static (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(SpaceState state, long throughSequence, int events)
     {
-        var cutoff = state.Sequence - events;
+        var cutoff = throughSequence - events;
         var operations = new Dictionary<string, OperationRecord>(StringComparer.Ordinal);
         foreach (var (id, record) in state.Operations)
         {
-            if (record.Sequence > cutoff)
+            if (record.Sequence > cutoff && record.Sequence <= throughSequence)
             {
                 operations[id] = record;
             }
@@ -806,7 +834,7 @@ public sealed class SpacePool
         var closed = new Dictionary<string, ClosedHold>(StringComparer.Ordinal);
         foreach (var (id, hold) in state.ClosedHolds)
         {
-            if (hold.Sequence > cutoff)
+            if (hold.Sequence > cutoff && hold.Sequence <= throughSequence)
             {
                 closed[id] = hold;
             }

@@ -152,3 +152,49 @@ public sealed partial class SpacePoolTests
         Assert.Equal(before, Snap());
     }
 }
+
+/// <summary>The grain's durable shadow keeps no operation window; snapshots read it from the live pool, bounded by the
+/// durable sequence.</summary>
+public sealed class SpacePoolShadowTests : SpacePoolTestBase
+{
+    [Fact]
+    public void A_shadow_without_an_operation_window_tracks_the_same_balances_and_the_live_pool_gives_its_window()
+    {
+        CreateTeamSpace(PlanTier.Pro);
+        var shadow = new SpacePool("space-1", new SpaceState(), QuotaRules.Default);
+        foreach (var e in Journal)
+        {
+            shadow.Apply(e);
+        }
+
+        shadow.ForgetOperationWindow();
+        var durableThrough = Journal.Count;
+        Ok(Reserve("r1", Shadows));
+        Ok(Commit("c1", "r1"));
+        Ok(Reserve("r2", Recolor));
+        foreach (var e in Journal.Skip(durableThrough).Take(2))
+        {
+            shadow.Apply(e);
+        }
+
+        // The shadow is one event (r2) behind the live pool: the same money but r2's hold, and no ids.
+        Assert.False(shadow.KeepsOperationWindow);
+        Assert.Empty(shadow.State.Operations);
+        Assert.Empty(shadow.State.ClosedHolds);
+        Assert.Equal(State.Used, shadow.State.Used);
+        Assert.Equal(State.Held - 4, shadow.State.Held);
+
+        // Its snapshot window, read from the live pool up to its own sequence: r1, c1 and r1's closed hold; not r2.
+        var (operations, closed) = SpacePool.RecentWindow(State, shadow.State.Sequence, 2_000);
+        Assert.Contains("r1", operations.Keys);
+        Assert.Contains("c1", operations.Keys);
+        Assert.DoesNotContain("r2", operations.Keys);
+        Assert.Equal(["r1"], closed.Keys);
+        Assert.Equal(
+            State.Operations.Where(o => o.Value.Sequence <= shadow.State.Sequence).Select(o => o.Key).Order(),
+            operations.Keys.Order());
+
+        // Bounded by count from that sequence back: the last event alone.
+        Assert.Equal(["c1"], SpacePool.RecentWindow(State, shadow.State.Sequence, 1).Operations.Keys);
+    }
+}
