@@ -1,3 +1,5 @@
+using HdrHistogram;
+
 namespace QuotaGrains.LoadTest.Reporting;
 
 /// <summary>The result of one run against one target: what the JSON report holds.</summary>
@@ -73,7 +75,19 @@ public sealed record LatencyStats(
     double P90Ms,
     double P99Ms,
     double P999Ms,
-    double MaxMs);
+    double MaxMs)
+{
+    /// <summary>From a histogram of latencies in microseconds, over <paramref name="seconds"/> of measuring.</summary>
+    public static LatencyStats From(string kind, LongHistogram h, double seconds)
+    {
+        static double Ms(long micros) => Math.Round(micros / 1000.0, 3);
+        return h.TotalCount == 0
+            ? new LatencyStats(kind, 0, 0, 0, 0, 0, 0, 0, 0)
+            : new LatencyStats(kind, h.TotalCount, Math.Round(h.TotalCount / seconds, 0), Math.Round(h.GetMean() / 1000.0, 3),
+                Ms(h.GetValueAtPercentile(50)), Ms(h.GetValueAtPercentile(90)), Ms(h.GetValueAtPercentile(99)),
+                Ms(h.GetValueAtPercentile(99.9)), Ms(h.GetMaxValue()));
+    }
+}
 
 public sealed record MachineInfo(
     string Host,

@@ -493,7 +493,7 @@ public sealed class LoadRunner
 
             if (merged.TotalCount > 0)
             {
-                kinds.Add(Stats(kind.ToString().ToLowerInvariant(), merged, measuredSeconds));
+                kinds.Add(LatencyStats.From(kind.ToString().ToLowerInvariant(), merged, measuredSeconds));
             }
         }
 
@@ -522,7 +522,7 @@ public sealed class LoadRunner
             WritesPerSecond = Math.Round(kinds.Where(k => k.Kind is "reserve" or "commit" or "refund").Sum(k => k.Count) / measuredSeconds, 0),
             Flows = flows,
             FlowsPerSecond = Math.Round(flows / measuredSeconds, 0),
-            AllRequests = Stats("all requests", all, measuredSeconds),
+            AllRequests = LatencyStats.From("all requests", all, measuredSeconds),
             Kinds = kinds,
             Rejections = rejections,
             RejectionCount = rejections.Values.Sum(),
@@ -535,16 +535,6 @@ public sealed class LoadRunner
             TargetDiagnostics = _settled is null ? diagnostics.Values : new Dictionary<string, string>(diagnostics.Values) { ["settled after setup"] = _settled },
             Audit = audit,
         };
-    }
-
-    private static LatencyStats Stats(string kind, LongHistogram h, double seconds)
-    {
-        static double Ms(long micros) => Math.Round(micros / 1000.0, 3);
-        return h.TotalCount == 0
-            ? new LatencyStats(kind, 0, 0, 0, 0, 0, 0, 0, 0)
-            : new LatencyStats(kind, h.TotalCount, Math.Round(h.TotalCount / seconds, 0), Math.Round(h.GetMean() / 1000.0, 3),
-                Ms(h.GetValueAtPercentile(50)), Ms(h.GetValueAtPercentile(90)), Ms(h.GetValueAtPercentile(99)),
-                Ms(h.GetValueAtPercentile(99.9)), Ms(h.GetMaxValue()));
     }
 
     private static SortedDictionary<string, long> Merge(IEnumerable<Dictionary<string, long>> parts)

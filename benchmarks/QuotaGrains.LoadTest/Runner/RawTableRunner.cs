@@ -111,7 +111,7 @@ public sealed class RawTableRunner(AzuriteProcess azurite, WorkloadOptions optio
         };
         cpu.Describe(diagnostics);
         requests.Describe(diagnostics, seconds, all.TotalCount);
-        var stats = Stats("upsert", all, seconds);
+        var stats = LatencyStats.From("upsert", all, seconds);
         var o = options;
         return new RunReport
         {
@@ -184,16 +184,6 @@ public sealed class RawTableRunner(AzuriteProcess azurite, WorkloadOptions optio
     {
         _phase = phase;
         Volatile.Write(ref _phaseStartedAt, Stopwatch.GetTimestamp());
-    }
-
-    private static LatencyStats Stats(string kind, LongHistogram h, double seconds)
-    {
-        static double Ms(long micros) => Math.Round(micros / 1000.0, 3);
-        return h.TotalCount == 0
-            ? new LatencyStats(kind, 0, 0, 0, 0, 0, 0, 0, 0)
-            : new LatencyStats(kind, h.TotalCount, Math.Round(h.TotalCount / seconds, 0), Math.Round(h.GetMean() / 1000.0, 3),
-                Ms(h.GetValueAtPercentile(50)), Ms(h.GetValueAtPercentile(90)), Ms(h.GetValueAtPercentile(99)),
-                Ms(h.GetValueAtPercentile(99.9)), Ms(h.GetMaxValue()));
     }
 
     private sealed class Worker

@@ -139,26 +139,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                // Our own child, by its id; its data is in memory and throwaway, so no clean shutdown is needed.
-                _process.Kill(entireProcessTree: false);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await _process.WaitForExitAsync(timeout.Token);
-            }
-        }
-        catch (Exception exception) when (exception is InvalidOperationException or OperationCanceledException)
-        {
-        }
-        finally
-        {
-            _process.Dispose();
-        }
-    }
+    // Its data is in memory and throwaway.
+    public async ValueTask DisposeAsync() => await ChildProcess.StopAsync(_process);
 
     public static string RepositoryRoot()
     {

@@ -107,29 +107,13 @@ public sealed class RedisServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await ChildProcess.StopAsync(_process);
         try
         {
-            if (!_process.HasExited)
-            {
-                // Our own child, by its id. Its data is throwaway, so no clean shutdown is needed.
-                _process.Kill(entireProcessTree: false);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await _process.WaitForExitAsync(timeout.Token);
-            }
+            Directory.Delete(_directory, recursive: true);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or OperationCanceledException)
+        catch (IOException)
         {
-        }
-        finally
-        {
-            _process.Dispose();
-            try
-            {
-                Directory.Delete(_directory, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
         }
     }
 
