@@ -1,22 +1,40 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Azure.Data.Tables;
 
 namespace QuotaGrains.Grains.Ledger;
 
-/// <summary>The ledger in Azure Table: partition per Space, row key = zero-padded sequence number, written in
-/// batch transactions of up to 100 upserts (a replay rewrites the same rows).</summary>
-public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
+/// <summary>
+/// The ledger in Azure Table: a partition per Space, each row a page of consecutive entries (JSON, up to 60 KiB),
+/// row key = the zero-padded sequence number of the page's last entry, written in batch transactions.
+/// </summary>
+/// <remarks>
+/// Pages rather than a row per entry: a Table partition takes about 2,000 entities/s on Azure Storage, and Azurite
+/// spends about 0.1 ms of its one thread on each entity of a batch whatever its size (12k entities/s with one
+/// property, 95k entries/s packed 100 to a row, measured here), so a row per entry caps a busy Space's ledger, and with
+/// it the snapshots, well below what its journal takes. A replay after a crash writes again the entries after the last
+/// snapshot, possibly cut into pages at other places: pages are read in row-key order and an entry at or below the last
+/// one read is skipped, so each entry comes back once. Ledger entries are durable events, so every page written is
+/// contiguous and an entry's content never differs between two pages.
+/// </remarks>
+public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = AzureTableLedgerStore.MaxPageBytes) : ILedgerStore
 {
-    private const int MaxBatch = 100;
+    /// <summary>A binary property holds at most 64 KiB.</summary>
+    public const int MaxPageBytes = 60 * 1024;
+
+    /// <summary>A transaction holds at most 100 entities and 4 MiB; binary travels as base64.</summary>
+    private const int MaxPagesPerTransaction = 40;
+
     private int _tableReady;
 
     public async Task WriteAsync(string spaceId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
         var partition = PartitionKeyOf(spaceId);
-        foreach (var chunk in entries.Chunk(MaxBatch))
+        foreach (var chunk in Paginate(entries, maxPageBytes).Chunk(MaxPagesPerTransaction))
         {
-            var actions = chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, e)));
+            var actions = chunk.Select(page => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, page)));
             await table.SubmitTransactionAsync(actions, cancellationToken);
         }
     }
@@ -27,25 +45,72 @@ public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
         var filter = new StringBuilder(TableClient.CreateQueryFilter($"PartitionKey eq {PartitionKeyOf(spaceId)} and RowKey gt {RowKeyOf(query.AfterSequence)}"));
         if (query.From is { } from)
         {
-            filter.Append(" and ").Append(TableClient.CreateQueryFilter($"At ge {from}"));
+            // Pages with an entry at or after From (rows of one entry, written before pages, have only At).
+            filter.Append(" and ").Append(TableClient.CreateQueryFilter($"(LatestAt ge {from} or At ge {from})"));
         }
 
         if (query.To is { } to)
         {
-            filter.Append(" and ").Append(TableClient.CreateQueryFilter($"At lt {to}"));
+            filter.Append(" and ").Append(TableClient.CreateQueryFilter($"(EarliestAt lt {to} or At lt {to})"));
         }
 
-        var entries = new List<LedgerEntry>(query.PageSize);
-        await foreach (var entity in table.QueryAsync<TableEntity>(filter.ToString(), maxPerPage: query.PageSize, cancellationToken: cancellationToken))
+        var entries = new List<LedgerEntry>(Math.Min(query.PageSize, 1_000));
+        var seen = query.AfterSequence;
+        await foreach (var row in table.QueryAsync<TableEntity>(filter.ToString(), maxPerPage: 16, cancellationToken: cancellationToken))
         {
-            entries.Add(FromEntity(entity));
-            if (entries.Count == query.PageSize)
+            foreach (var entry in EntriesOf(row))
             {
-                break;
+                if (entry.Sequence <= seen)
+                {
+                    continue;
+                }
+
+                seen = entry.Sequence;
+                if ((query.From is null || entry.At >= query.From) && (query.To is null || entry.At < query.To))
+                {
+                    entries.Add(entry);
+                    if (entries.Count == query.PageSize)
+                    {
+                        return entries;
+                    }
+                }
             }
         }
 
         return entries;
+    }
+
+    /// <summary>Consecutive entries, in sequence order, cut into pages of at most <paramref name="maxBytes"/> bytes of
+    /// JSON (an entry larger than that alone fills a page).</summary>
+    internal static IEnumerable<LedgerPageRow> Paginate(IReadOnlyList<LedgerEntry> entries, int maxBytes)
+    {
+        var page = new List<LedgerEntry>();
+        var json = new MemoryStream();
+        foreach (var entry in entries.OrderBy(e => e.Sequence))
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(entry, LedgerJson.Default.LedgerEntry);
+            if (page.Count > 0 && json.Length + 1 + bytes.Length + 1 > maxBytes)
+            {
+                yield return Close(page, json);
+                page = [];
+                json = new MemoryStream();
+            }
+
+            json.WriteByte(page.Count == 0 ? (byte)'[' : (byte)',');
+            json.Write(bytes);
+            page.Add(entry);
+        }
+
+        if (page.Count > 0)
+        {
+            yield return Close(page, json);
+        }
+
+        static LedgerPageRow Close(List<LedgerEntry> page, MemoryStream json)
+        {
+            json.WriteByte((byte)']');
+            return new LedgerPageRow(page[0].Sequence, page[^1].Sequence, page.Count, page.Min(e => e.At), page.Max(e => e.At), json.ToArray());
+        }
     }
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
@@ -78,19 +143,21 @@ public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
 
     private static string RowKeyOf(long sequence) => sequence.ToString("D19");
 
-    private static TableEntity ToEntity(string partition, LedgerEntry e) => new(partition, RowKeyOf(e.Sequence))
+    private static TableEntity ToEntity(string partition, LedgerPageRow page) => new(partition, RowKeyOf(page.LastSequence))
     {
-        ["At"] = e.At,
-        ["Kind"] = e.Kind,
-        ["Credits"] = e.Credits,
-        ["OperationId"] = e.OperationId,
-        ["UserId"] = e.UserId,
-        ["HoldId"] = e.HoldId,
-        ["Items"] = e.Items,
-        ["Detail"] = e.Detail,
+        ["FirstSequence"] = page.FirstSequence,
+        ["Count"] = page.Count,
+        ["EarliestAt"] = page.EarliestAt,
+        ["LatestAt"] = page.LatestAt,
+        ["Entries"] = page.Json,
     };
 
-    private static LedgerEntry FromEntity(TableEntity t) => new(
+    /// <summary>A page's entries; a row written before pages (one entry, its fields as properties) reads as itself.</summary>
+    public static IReadOnlyList<LedgerEntry> EntriesOf(TableEntity row) => row.GetBinary("Entries") is { } json
+        ? JsonSerializer.Deserialize(json, LedgerJson.Default.LedgerEntryArray) ?? []
+        : [FromEntryRow(row)];
+
+    private static LedgerEntry FromEntryRow(TableEntity t) => new(
         long.Parse(t.RowKey),
         t.GetDateTimeOffset("At") ?? default,
         t.GetString("Kind") ?? "",
@@ -101,3 +168,11 @@ public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
         t.GetInt32("Items") ?? 0,
         t.GetString("Detail"));
 }
+
+/// <summary>One ledger row: entries <see cref="FirstSequence"/>..<see cref="LastSequence"/> as a JSON array.</summary>
+internal sealed record LedgerPageRow(long FirstSequence, long LastSequence, int Count, DateTimeOffset EarliestAt, DateTimeOffset LatestAt, byte[] Json);
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
+[JsonSerializable(typeof(LedgerEntry))]
+[JsonSerializable(typeof(LedgerEntry[]))]
+internal sealed partial class LedgerJson : JsonSerializerContext;
