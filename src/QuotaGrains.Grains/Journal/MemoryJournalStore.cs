@@ -1,9 +1,12 @@
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>The embedded journal store: the same append-at-offset contract, in the silo's memory.</summary>
+/// <remarks>A segment is a list of fixed-size chunks filled in turn: one growing buffer would be copied whole, under the
+/// lock, each time it doubles (hundreds of MiB in a busy silo), and an array per block would be one more small object
+/// for every collection to copy until it reaches the oldest generation.</remarks>
 public sealed class MemoryJournalStore : IJournalStore
 {
-    private readonly Dictionary<string, MemoryStream> _segments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Segment> _segments = new(StringComparer.Ordinal);
 
     private int _reads;
 
@@ -17,7 +20,7 @@ public sealed class MemoryJournalStore : IJournalStore
     {
         lock (_segments)
         {
-            _segments.TryAdd(segment, new MemoryStream());
+            _segments.TryAdd(segment, new Segment());
         }
 
         return Task.CompletedTask;
@@ -32,18 +35,17 @@ public sealed class MemoryJournalStore : IJournalStore
 
         lock (_segments)
         {
-            if (!_segments.TryGetValue(segment, out var stream))
+            if (!_segments.TryGetValue(segment, out var segmentData))
             {
                 throw new InvalidOperationException($"Journal segment '{segment}' does not exist.");
             }
 
-            if (stream.Length != expectedOffset)
+            if (segmentData.Length != expectedOffset)
             {
-                throw new JournalAppendConflictException($"Segment '{segment}' is at {stream.Length}, not {expectedOffset}.");
+                throw new JournalAppendConflictException($"Segment '{segment}' is at {segmentData.Length}, not {expectedOffset}.");
             }
 
-            stream.Seek(0, SeekOrigin.End);
-            stream.Write(block.Span);
+            segmentData.Append(block.Span);
         }
 
         return Task.CompletedTask;
@@ -54,12 +56,12 @@ public sealed class MemoryJournalStore : IJournalStore
         Interlocked.Increment(ref _reads);
         lock (_segments)
         {
-            if (!_segments.TryGetValue(segment, out var stream) || offset >= stream.Length)
+            if (!_segments.TryGetValue(segment, out var segmentData) || offset >= segmentData.Length)
             {
                 return Task.FromResult(Array.Empty<byte>());
             }
 
-            return Task.FromResult(stream.GetBuffer().AsSpan((int)offset, (int)(stream.Length - offset)).ToArray());
+            return Task.FromResult(segmentData.Read(offset));
         }
     }
 
@@ -81,5 +83,46 @@ public sealed class MemoryJournalStore : IJournalStore
         }
 
         return Task.CompletedTask;
+    }
+
+    private sealed class Segment
+    {
+        private const int ChunkBytes = 256 * 1024;
+
+        private readonly List<byte[]> _chunks = [];
+
+        public long Length { get; private set; }
+
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            while (!data.IsEmpty)
+            {
+                var used = (int)(Length % ChunkBytes);
+                if (used == 0)
+                {
+                    _chunks.Add(new byte[ChunkBytes]);
+                }
+
+                var count = Math.Min(data.Length, ChunkBytes - used);
+                data[..count].CopyTo(_chunks[^1].AsSpan(used));
+                data = data[count..];
+                Length += count;
+            }
+        }
+
+        public byte[] Read(long offset)
+        {
+            var data = new byte[Length - offset];
+            for (var at = offset; at < Length;)
+            {
+                var chunk = _chunks[(int)(at / ChunkBytes)];
+                var start = (int)(at % ChunkBytes);
+                var count = (int)Math.Min(ChunkBytes - start, Length - at);
+                chunk.AsSpan(start, count).CopyTo(data.AsSpan((int)(at - offset)));
+                at += count;
+            }
+
+            return data;
+        }
     }
 }
