@@ -98,10 +98,9 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             _unsnapshotted.AddRange(await ReplayAsync(from, cancellationToken));
         }
 
-        _pool = new SpacePool(SpaceId, _copier.Copy(_durable.State), _rules);
         // The live pool holds every operation id the durable copy would, and more: keep them once (snapshots read the
         // window from the live pool, up to the durable sequence).
-        _durable.ForgetOperationWindow();
+        _pool = _durable.HandOverOperationWindow(_copier.Copy(_durable.State));
         if (_unsnapshotted.Count > 0)
         {
             await WriteSnapshotAsync();
@@ -455,7 +454,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         // durable copy would, and later ones that the sequence bound leaves out.
         var durable = _durable.State;
         var (operations, closedHolds) = (durable.Operations, durable.ClosedHolds);
-        (durable.Operations, durable.ClosedHolds) = SpacePool.RecentWindow(_pool.State, durable.Sequence, _rules.Spaces.MaxSnapshotOperations);
+        (durable.Operations, durable.ClosedHolds) = _pool.RecentWindow(durable.Sequence, _rules.Spaces.MaxSnapshotOperations);
         SpaceState state;
         try
         {

@@ -29,6 +29,10 @@ public sealed class SpacePool
     private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
 
     private readonly QuotaRules _rules;
+    private OperationWindow _operations = new();
+    private IdRing<bool> _closedHolds = new();
+    private string? _lastRecordedId;
+    private OperationResult? _lastRecorded;
     private DateTimeOffset? _earliestExpiry;
     private bool _earliestExpiryKnown;
 
@@ -37,6 +41,32 @@ public sealed class SpacePool
         SpaceId = spaceId;
         State = state;
         _rules = rules;
+
+        // A snapshot carries its ids and closed holds in State; the pool keeps them in its windows, and only there.
+        foreach (var (id, record) in state.Operations.OrderBy(o => o.Value.Sequence))
+        {
+            _operations.Add(id, record);
+        }
+
+        foreach (var (id, closed) in state.ClosedHolds.OrderBy(o => o.Value.Sequence))
+        {
+            _closedHolds.Add(id, closed.Sequence, closed.At, closed.Expired);
+        }
+
+        state.Operations.Clear();
+        state.ClosedHolds.Clear();
+    }
+
+    /// <summary>A pool over <paramref name="state"/> (a copy of this pool's state) that takes over this pool's
+    /// operation window; this one keeps none from then on (see <see cref="ForgetOperationWindow"/>).</summary>
+    public SpacePool HandOverOperationWindow(SpaceState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var pool = new SpacePool(SpaceId, state, _rules) { _operations = _operations, _closedHolds = _closedHolds };
+        _operations = new OperationWindow();
+        _closedHolds = new IdRing<bool>();
+        ForgetOperationWindow();
+        return pool;
     }
 
     public string SpaceId { get; }
@@ -44,6 +74,13 @@ public sealed class SpacePool
     public SpaceState State { get; }
 
     public QuotaRules Rules => _rules;
+
+    /// <summary>The operation ids this pool remembers, with their first outcomes.</summary>
+    public OperationWindow Operations => _operations;
+
+    /// <summary>The holds this pool closed (settled or expired) within the retention window, to tell "expired" from
+    /// "never existed"; the value says expired.</summary>
+    public IdRing<bool> ClosedHolds => _closedHolds;
 
     // ---- Commands: advance, decide, apply -------------------------------------------------------------------
 
@@ -336,7 +373,7 @@ public sealed class SpacePool
                 : ReserveResult.Rejected(new Rejection(RejectionCode.OperationIdReused, $"Operation id '{request.OperationId}' was already used with other parameters."));
         }
 
-        if (State.ClosedHolds.ContainsKey(request.OperationId))
+        if (_closedHolds.Contains(request.OperationId))
         {
             return Invalid<ReserveResult>($"Hold '{request.OperationId}' was already used.");
         }
@@ -391,7 +428,7 @@ public sealed class SpacePool
 
         if (!State.Holds.TryGetValue(request.HoldId, out var hold) || hold.UserId != userId)
         {
-            var expired = hold is null && State.ClosedHolds.TryGetValue(request.HoldId, out var closed) && closed.Expired;
+            var expired = hold is null && _closedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) && expiredBefore;
             return SettleResult.Rejected(request.HoldId, expired
                 ? new Rejection(RejectionCode.HoldExpired, $"Hold '{request.HoldId}' expired; its credits went back to the pool.")
                 : new Rejection(RejectionCode.HoldNotFound, $"No open hold '{request.HoldId}' of user '{userId}' in Space '{SpaceId}'."));
@@ -660,7 +697,11 @@ public sealed class SpacePool
         State.Holds.Remove(hold.HoldId);
         if (KeepsOperationWindow)
         {
-            State.ClosedHolds[hold.HoldId] = new ClosedHold(expired, at, State.Sequence + 1);
+            _closedHolds.Add(hold.HoldId, State.Sequence + 1, at, expired);
+            if (_closedHolds.Count > _rules.Spaces.MaxRememberedOperations)
+            {
+                _closedHolds.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
+            }
         }
 
         if (_earliestExpiry == hold.ExpiresAt)
@@ -673,7 +714,12 @@ public sealed class SpacePool
     {
         if (KeepsOperationWindow)
         {
-            State.Operations[e.OperationId] = new OperationRecord(e.Fingerprint, e.At, result, e.Sequence);
+            _operations.Add(e.OperationId, new OperationRecord(e.Fingerprint, e.At, result, e.Sequence));
+            (_lastRecordedId, _lastRecorded) = (e.OperationId, result);
+            if (_operations.Count > _rules.Spaces.MaxRememberedOperations)
+            {
+                _operations.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
+            }
         }
     }
 
@@ -687,8 +733,9 @@ public sealed class SpacePool
     public void ForgetOperationWindow()
     {
         KeepsOperationWindow = false;
-        State.Operations.Clear();
-        State.ClosedHolds.Clear();
+        _operations.Clear();
+        (_lastRecordedId, _lastRecorded) = (null, null);
+        _closedHolds.Clear();
     }
 
     // ---- Time ------------------------------------------------------------------------------------------------
@@ -781,88 +828,32 @@ public sealed class SpacePool
         return _earliestExpiry;
     }
 
-    /// <summary>Forgets operation ids and closed holds older than the retention window or beyond the count bound.</summary>
+    /// <summary>Forgets operation ids and closed holds older than the retention window (once a minute at most; the
+    /// count bound holds at every record).</summary>
     public void Prune(DateTimeOffset now)
     {
-        var max = _rules.Spaces.MaxRememberedOperations;
-        var overFull = State.Operations.Count > max + (max / 4) || State.ClosedHolds.Count > max + (max / 4);
-        if (now - State.LastPrunedAt < PruneInterval && !overFull)
+        if (now - State.LastPrunedAt < PruneInterval)
         {
             return;
         }
 
         var horizon = now - _rules.Spaces.OperationIdRetention;
-        foreach (var (id, record) in State.Operations)
-        {
-            if (record.At < horizon)
-            {
-                State.Operations.Remove(id);
-            }
-        }
-
-        foreach (var (id, closed) in State.ClosedHolds)
-        {
-            if (closed.At < horizon)
-            {
-                State.ClosedHolds.Remove(id);
-            }
-        }
-
-        Trim(State, max);
+        _operations.Prune(horizon, _rules.Spaces.MaxRememberedOperations);
+        _closedHolds.Prune(horizon, _rules.Spaces.MaxRememberedOperations);
         State.LastPrunedAt = now;
     }
 
     /// <summary>The operation ids and closed holds recorded by the last <paramref name="events"/> events: what a
-    /// snapshot keeps. A linear filter on sequence numbers, no sort, so that it is cheap on a busy Space.</summary>
-    public static (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(SpaceState state, int events) =>
-        RecentWindow(state, state.Sequence, events);
+    /// snapshot keeps.</summary>
+    public (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(int events) =>
+        RecentWindow(State.Sequence, events);
 
-    /// <summary>The same, as of event <paramref name="throughSequence"/> of <paramref name="state"/>: what a snapshot of
-    /// the durable state keeps, read from a pool that may be ahead of it (later ids are left out).</summary>
-    public static (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(SpaceState state, long throughSequence, int events)
-    {
-        var cutoff = throughSequence - events;
-        var operations = new Dictionary<string, OperationRecord>(StringComparer.Ordinal);
-        foreach (var (id, record) in state.Operations)
-        {
-            if (record.Sequence > cutoff && record.Sequence <= throughSequence)
-            {
-                operations[id] = record;
-            }
-        }
-
-        var closed = new Dictionary<string, ClosedHold>(StringComparer.Ordinal);
-        foreach (var (id, hold) in state.ClosedHolds)
-        {
-            if (hold.Sequence > cutoff && hold.Sequence <= throughSequence)
-            {
-                closed[id] = hold;
-            }
-        }
-
-        return (operations, closed);
-    }
-
-    /// <summary>Keeps the <paramref name="max"/> most recent operation ids and closed holds (by sequence number):
-    /// how a snapshot copy is bounded, and the count rule of <see cref="Prune"/>.</summary>
-    public static void Trim(SpaceState state, int max)
-    {
-        if (state.Operations.Count > max)
-        {
-            foreach (var (id, _) in state.Operations.OrderBy(o => o.Value.Sequence).Take(state.Operations.Count - max).ToList())
-            {
-                state.Operations.Remove(id);
-            }
-        }
-
-        if (state.ClosedHolds.Count > max)
-        {
-            foreach (var (id, _) in state.ClosedHolds.OrderBy(o => o.Value.Sequence).Take(state.ClosedHolds.Count - max).ToList())
-            {
-                state.ClosedHolds.Remove(id);
-            }
-        }
-    }
+    /// <summary>The same, as of event <paramref name="throughSequence"/>: what a snapshot of the durable state keeps, read
+    /// from a pool that may be ahead of it (later ids are left out). Read from the newest backwards, so that it costs
+    /// what it returns on a busy Space.</summary>
+    public (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(long throughSequence, int events) =>
+        (_operations.Recent(throughSequence, events),
+         _closedHolds.Recent(throughSequence, events).ToDictionary(h => h.Id, h => new ClosedHold(h.Value, h.At, h.Sequence), StringComparer.Ordinal));
 
     // ---- Helpers ---------------------------------------------------------------------------------------------
 
@@ -884,7 +875,9 @@ public sealed class SpacePool
             Emit(e, events);
         }
 
-        return new Outcome<TResult>((TResult)State.Operations[operationId!].Result, events);
+        // Applying the decision recorded its outcome under the operation id.
+        var result = _lastRecordedId == operationId ? _lastRecorded! : (_operations.TryGet(operationId!, out var record) ? record.Result : null);
+        return new Outcome<TResult>((TResult)result!, events);
     }
 
     private long Available() => Math.Max(0, State.Allowance - State.Used - State.Held);
@@ -899,7 +892,7 @@ public sealed class SpacePool
     private TResult? Replay<TResult>(string operationId, ulong fingerprint)
         where TResult : OperationResult
     {
-        if (!State.Operations.TryGetValue(operationId, out var record))
+        if (!_operations.TryGet(operationId, out var record))
         {
             return null;
         }

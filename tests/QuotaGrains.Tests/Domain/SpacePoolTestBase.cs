@@ -34,6 +34,9 @@ public abstract class SpacePoolTestBase
 
     protected SpaceState State => Pool.State;
 
+    protected ClosedHold ClosedHold(string holdId) =>
+        Pool.ClosedHolds.TryGet(holdId, out var sequence, out var at, out var expired) ? new ClosedHold(expired, at, sequence) : throw new KeyNotFoundException(holdId);
+
     /// <summary>The instant the next call happens at.</summary>
     protected DateTimeOffset Now { get; set; } = T0;
 
@@ -160,8 +163,8 @@ public abstract class SpacePoolTestBase
         string.Join(",", State.Members.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}:{m.Value}")),
         string.Join(";", State.Holds.OrderBy(h => h.Key, StringComparer.Ordinal)
             .Select(h => $"{h.Key}:{h.Value.Pending}:{string.Concat(h.Value.Items.Select(i => (int)i))}")),
-        State.Operations.Count,
-        State.ClosedHolds.Count,
+        Pool.Operations.Count,
+        Pool.ClosedHolds.Count,
         State.CurrentUsage.Credits,
         State.CurrentUsage.ThresholdsCrossed.Count,
         State.Notifications.Count);

@@ -210,7 +210,7 @@ public sealed partial class SpacePoolTests
             else if (action < 96)
             {
                 // A hold that does not exist, or that is closed.
-                var closed = State.ClosedHolds.Keys.FirstOrDefault();
+                var closed = Pool.ClosedHolds.All().Select(h => h.Id).FirstOrDefault();
                 var outcome = Commit(op, closed ?? "nothing", null, "owner");
                 Assert.False(outcome.Result.Succeeded);
                 Assert.Contains(outcome.Result.Rejection!.Code, new[] { RejectionCode.HoldNotFound, RejectionCode.HoldExpired });

@@ -22,9 +22,9 @@ public sealed partial class SpacePoolTests
             Assert.True(pool.AddMember(new AddMemberRequest($"add-{i}", "owner", $"user-{i}", SpaceRole.Member), T0).Result.Succeeded);
         }
 
-        Assert.False(pool.State.Operations.ContainsKey("keep"));
-        Assert.False(pool.State.Operations.ContainsKey("create-1"));
-        Assert.InRange(pool.State.Operations.Count, 100, 125);
+        Assert.False(pool.Operations.Contains("keep"));
+        Assert.False(pool.Operations.Contains("create-1"));
+        Assert.InRange(pool.Operations.Count, 100, 125);
         Assert.True(pool.State.Holds.ContainsKey("keep"));
         Assert.True(pool.Reserve("owner", new ReserveRequest("other", Shadows, 10), T0.AddMinutes(2)).Result.Succeeded);
         Assert.Equal(18, pool.State.Held);
@@ -114,10 +114,10 @@ public sealed partial class SpacePoolTests
             Refund($"busy-{i}-refund", $"busy-{i}");
         }
 
-        Assert.True(State.Operations.Count <= max * 5 / 4);
-        Assert.False(State.Operations.ContainsKey("r1"));
-        Assert.False(State.Operations.ContainsKey("c1"));
-        Assert.True(State.Operations.ContainsKey($"busy-{(max * 5 / 8) + 99}-refund"));
+        Assert.True(Pool.Operations.Count <= max * 5 / 4);
+        Assert.False(Pool.Operations.Contains("r1"));
+        Assert.False(Pool.Operations.Contains("c1"));
+        Assert.True(Pool.Operations.Contains($"busy-{(max * 5 / 8) + 99}-refund"));
     }
 
     [Fact]
@@ -179,22 +179,22 @@ public sealed class SpacePoolShadowTests : SpacePoolTestBase
 
         // The shadow is one event (r2) behind the live pool: the same money but r2's hold, and no ids.
         Assert.False(shadow.KeepsOperationWindow);
-        Assert.Empty(shadow.State.Operations);
-        Assert.Empty(shadow.State.ClosedHolds);
+        Assert.Equal(0, shadow.Operations.Count);
+        Assert.Equal(0, shadow.ClosedHolds.Count);
         Assert.Equal(State.Used, shadow.State.Used);
         Assert.Equal(State.Held - 4, shadow.State.Held);
 
         // Its snapshot window, read from the live pool up to its own sequence: r1, c1 and r1's closed hold; not r2.
-        var (operations, closed) = SpacePool.RecentWindow(State, shadow.State.Sequence, 2_000);
+        var (operations, closed) = Pool.RecentWindow(shadow.State.Sequence, 2_000);
         Assert.Contains("r1", operations.Keys);
         Assert.Contains("c1", operations.Keys);
         Assert.DoesNotContain("r2", operations.Keys);
         Assert.Equal(["r1"], closed.Keys);
         Assert.Equal(
-            State.Operations.Where(o => o.Value.Sequence <= shadow.State.Sequence).Select(o => o.Key).Order(),
+            Pool.Operations.All().Where(o => o.Record.Sequence <= shadow.State.Sequence).Select(o => o.OperationId).Order(),
             operations.Keys.Order());
 
         // Bounded by count from that sequence back: the last event alone.
-        Assert.Equal(["c1"], SpacePool.RecentWindow(State, shadow.State.Sequence, 1).Operations.Keys);
+        Assert.Equal(["c1"], Pool.RecentWindow(shadow.State.Sequence, 1).Operations.Keys);
     }
 }

@@ -44,7 +44,7 @@ public sealed partial class SpacePoolTests
         Assert.Equal((16L, 0L, 484L), (State.Used, State.Held, Available));
 
         Assert.Empty(State.Holds);
-        Assert.Equal((false, Now), (State.ClosedHolds["r1"].Expired, State.ClosedHolds["r1"].At));
+        Assert.Equal((false, Now), (ClosedHold("r1").Expired, ClosedHold("r1").At));
         Assert.Equal(16, State.CurrentUsage.Credits);
         Assert.Equal(2, State.CurrentUsage.Generations);
         Assert.Equal(new UsageTotals(16, 2), State.CurrentUsage.ByMember["member"]);
@@ -199,15 +199,15 @@ public sealed partial class SpacePoolTests
         // The reserve (at T0) is forgotten after 24 h, but its hold (closed at T0 + 1 min) is still remembered:
         // the id cannot name a new hold yet, and the commit still replays.
         AdvanceTo(T0.AddHours(24).AddSeconds(30));
-        Assert.False(State.Operations.ContainsKey("r1"));
-        Assert.True(State.ClosedHolds.ContainsKey("r1"));
+        Assert.False(Pool.Operations.Contains("r1"));
+        Assert.True(Pool.ClosedHolds.Contains("r1"));
         AssertRejected(RejectionCode.InvalidRequest, () => Reserve("r1", Shadows, 2));
         Assert.True(Commit("c1", "r1").Result.Replayed);
 
         // Once both are forgotten the id is free again.
         AdvanceTo(T0.AddHours(24).AddMinutes(2));
-        Assert.Empty(State.Operations);
-        Assert.Empty(State.ClosedHolds);
+        Assert.Equal(0, Pool.Operations.Count);
+        Assert.Equal(0, Pool.ClosedHolds.Count);
         Assert.Equal(2, Ok(Reserve("r1", Shadows, 2)).Credits);
     }
 
@@ -229,7 +229,7 @@ public sealed partial class SpacePoolTests
         Assert.Equal(new HoldExpired(6, expiry, "r1", 2, 8), expired);
         Assert.Equal((4L, 0L, 496L), (State.Used, State.Held, Available));
         Assert.Empty(State.Holds);
-        Assert.Equal((true, expiry), (State.ClosedHolds["r1"].Expired, State.ClosedHolds["r1"].At));
+        Assert.Equal((true, expiry), (ClosedHold("r1").Expired, ClosedHold("r1").At));
         Assert.Equal(Feb28, Pool.NextDueAt());
         Assert.Empty(AdvanceTo(expiry.AddHours(1)));
     }

@@ -40,12 +40,12 @@ public sealed class SnapshotSizeTests
 
         // What SpaceGrain writes: a copy of the state, bounded to the most recent operations.
         var snapshot = serializer.Deserialize(serializer.SerializeToArray(pool.State))!;
-        (snapshot.Operations, snapshot.ClosedHolds) = SpacePool.RecentWindow(snapshot, QuotaRules.Default.Spaces.MaxSnapshotOperations);
+        (snapshot.Operations, snapshot.ClosedHolds) = pool.RecentWindow(QuotaRules.Default.Spaces.MaxSnapshotOperations);
         var bytes = serializer.SerializeToArray(snapshot).Length;
 
         Assert.True(bytes < MaxSnapshotBytes, $"snapshot is {bytes} bytes");
         Assert.InRange(snapshot.Operations.Count, 1, QuotaRules.Default.Spaces.MaxSnapshotOperations);
-        Assert.True(pool.State.Operations.Count <= QuotaRules.Default.Spaces.MaxRememberedOperations * 5 / 4);
+        Assert.True(pool.Operations.Count <= QuotaRules.Default.Spaces.MaxRememberedOperations * 5 / 4);
         Assert.True(pool.State.History.Count <= QuotaRules.Default.Spaces.UsageHistoryCycles);
         Assert.Empty(pool.State.Holds);
 
