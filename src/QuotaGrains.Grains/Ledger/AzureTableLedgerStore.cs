@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Azure.Data.Tables;
 
 namespace QuotaGrains.Grains.Ledger;
@@ -21,7 +19,7 @@ namespace QuotaGrains.Grains.Ledger;
 public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = AzureTableLedgerStore.MaxPageBytes) : ILedgerStore
 {
     /// <summary>A binary property holds at most 64 KiB.</summary>
-    public const int MaxPageBytes = 60 * 1024;
+    public const int MaxPageBytes = LedgerPages.MaxPageBytes;
 
     /// <summary>A transaction holds at most 100 entities and 4 MiB; binary travels as base64.</summary>
     private const int MaxPagesPerTransaction = 40;
@@ -32,7 +30,7 @@ public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = 
     {
         await EnsureTableAsync(cancellationToken);
         var partition = PartitionKeyOf(spaceId);
-        foreach (var chunk in Paginate(entries, maxPageBytes).Chunk(MaxPagesPerTransaction))
+        foreach (var chunk in LedgerPages.Paginate(entries, maxPageBytes).Chunk(MaxPagesPerTransaction))
         {
             var actions = chunk.Select(page => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, page)));
             await table.SubmitTransactionAsync(actions, cancellationToken);
@@ -80,39 +78,6 @@ public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = 
         return entries;
     }
 
-    /// <summary>Consecutive entries, in sequence order, cut into pages of at most <paramref name="maxBytes"/> bytes of
-    /// JSON (an entry larger than that alone fills a page).</summary>
-    internal static IEnumerable<LedgerPageRow> Paginate(IReadOnlyList<LedgerEntry> entries, int maxBytes)
-    {
-        var page = new List<LedgerEntry>();
-        var json = new MemoryStream();
-        foreach (var entry in entries.OrderBy(e => e.Sequence))
-        {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(entry, LedgerJson.Default.LedgerEntry);
-            if (page.Count > 0 && json.Length + 1 + bytes.Length + 1 > maxBytes)
-            {
-                yield return Close(page, json);
-                page = [];
-                json = new MemoryStream();
-            }
-
-            json.WriteByte(page.Count == 0 ? (byte)'[' : (byte)',');
-            json.Write(bytes);
-            page.Add(entry);
-        }
-
-        if (page.Count > 0)
-        {
-            yield return Close(page, json);
-        }
-
-        static LedgerPageRow Close(List<LedgerEntry> page, MemoryStream json)
-        {
-            json.WriteByte((byte)']');
-            return new LedgerPageRow(page[0].Sequence, page[^1].Sequence, page.Count, page.Min(e => e.At), page.Max(e => e.At), json.ToArray());
-        }
-    }
-
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _tableReady) == 0)
@@ -154,7 +119,7 @@ public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = 
 
     /// <summary>A page's entries; a row written before pages (one entry, its fields as properties) reads as itself.</summary>
     public static IReadOnlyList<LedgerEntry> EntriesOf(TableEntity row) => row.GetBinary("Entries") is { } json
-        ? JsonSerializer.Deserialize(json, LedgerJson.Default.LedgerEntryArray) ?? []
+        ? LedgerPages.Decode(json)
         : [FromEntryRow(row)];
 
     private static LedgerEntry FromEntryRow(TableEntity t) => new(
@@ -168,11 +133,3 @@ public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = 
         t.GetInt32("Items") ?? 0,
         t.GetString("Detail"));
 }
-
-/// <summary>One ledger row: entries <see cref="FirstSequence"/>..<see cref="LastSequence"/> as a JSON array.</summary>
-internal sealed record LedgerPageRow(long FirstSequence, long LastSequence, int Count, DateTimeOffset EarliestAt, DateTimeOffset LatestAt, byte[] Json);
-
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
-[JsonSerializable(typeof(LedgerEntry))]
-[JsonSerializable(typeof(LedgerEntry[]))]
-internal sealed partial class LedgerJson : JsonSerializerContext;

@@ -9,13 +9,17 @@ public interface ILedgerStore
     Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken);
 }
 
-/// <summary>The embedded ledger: the most recent <see cref="MaxEntriesPerSpace"/> entries of each Space, in memory
-/// (a development store; the Azure ledger keeps everything).</summary>
+/// <summary>The embedded ledger: the most recent <see cref="MaxEntriesPerSpace"/> entries of each Space (and at most one
+/// page more), in memory, as the same JSON pages as the Azure ledger (a development store; the Azure ledger keeps
+/// everything).</summary>
+/// <remarks>Pages, not an object per entry: a busy Space writes thousands of entries a second and each would live until
+/// 10,000 newer ones pushed it out, long enough to be copied by every young collection (in the in-memory hot-Space
+/// probe, p99 16 ms without this ledger against 20 ms with it as objects).</remarks>
 public sealed class MemoryLedgerStore : ILedgerStore
 {
     public const int MaxEntriesPerSpace = 10_000;
 
-    private readonly Dictionary<string, SortedDictionary<long, LedgerEntry>> _spaces = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SpaceLedger> _spaces = new(StringComparer.Ordinal);
 
     public Task WriteAsync(string spaceId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
     {
@@ -23,17 +27,21 @@ public sealed class MemoryLedgerStore : ILedgerStore
         {
             if (!_spaces.TryGetValue(spaceId, out var ledger))
             {
-                _spaces[spaceId] = ledger = [];
+                _spaces[spaceId] = ledger = new SpaceLedger();
             }
 
-            foreach (var entry in entries)
+            // Entries at or below the last one kept are a replay of the same events: kept already.
+            foreach (var page in LedgerPages.Paginate(entries.Where(e => e.Sequence > ledger.LastSequence), LedgerPages.MaxPageBytes))
             {
-                ledger[entry.Sequence] = entry;
+                ledger.Pages.Add(page);
+                ledger.Entries += page.Count;
+                ledger.LastSequence = page.LastSequence;
             }
 
-            while (ledger.Count > MaxEntriesPerSpace)
+            while (ledger.Pages.Count > 1 && ledger.Entries - ledger.Pages[0].Count >= MaxEntriesPerSpace)
             {
-                ledger.Remove(ledger.Keys.First());
+                ledger.Entries -= ledger.Pages[0].Count;
+                ledger.Pages.RemoveAt(0);
             }
         }
 
@@ -42,13 +50,28 @@ public sealed class MemoryLedgerStore : ILedgerStore
 
     public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken)
     {
+        LedgerPageRow[] pages;
         lock (_spaces)
         {
-            IReadOnlyList<LedgerEntry> page = !_spaces.TryGetValue(spaceId, out var ledger) ? [] : ledger.Values
-                .Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To))
-                .Take(query.PageSize)
-                .ToList();
-            return Task.FromResult(page);
+            pages = _spaces.TryGetValue(spaceId, out var ledger)
+                ? ledger.Pages.Where(p => p.LastSequence > query.AfterSequence && (query.From is null || p.LatestAt >= query.From) && (query.To is null || p.EarliestAt < query.To)).ToArray()
+                : [];
         }
+
+        IReadOnlyList<LedgerEntry> found = pages
+            .SelectMany(p => LedgerPages.Decode(p.Json))
+            .Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To))
+            .Take(query.PageSize)
+            .ToList();
+        return Task.FromResult(found);
+    }
+
+    private sealed class SpaceLedger
+    {
+        public List<LedgerPageRow> Pages { get; } = [];
+
+        public int Entries { get; set; }
+
+        public long LastSequence { get; set; }
     }
 }

@@ -8,14 +8,12 @@ namespace QuotaGrains.Tests.Storage;
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
 {
-    private static readonly DateTimeOffset Start = new(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task Entries_are_packed_into_pages_under_the_property_limit_and_read_back_exactly()
     {
         var table = NewTable();
         var store = new AzureTableLedgerStore(table);
-        var entries = Entries(1, 2_000);
+        var entries = LedgerTestData.Entries(1, 2_000);
 
         await store.WriteAsync("space/1", entries, CancellationToken.None);
 
@@ -23,7 +21,7 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
         Assert.InRange(rows.Count, 2, 20);
         Assert.All(rows, r => Assert.InRange(r.GetBinary("Entries")!.Length, 1, AzureTableLedgerStore.MaxPageBytes));
         Assert.Equal(2_000, rows.Sum(r => r.GetInt32("Count")!.Value));
-        Assert.Equal(entries, await ReadAllAsync(store, "space/1", pageSize: 1_000));
+        Assert.Equal(entries, await LedgerTestData.ReadAllAsync(store, "space/1", pageSize: 1_000));
         Assert.Empty(await store.QueryAsync("space/2", new LedgerQuery(), CancellationToken.None));
     }
 
@@ -32,7 +30,7 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
     {
         var table = NewTable();
         var store = new AzureTableLedgerStore(table, maxPageBytes: 1_000);
-        var all = Entries(1, 120);
+        var all = LedgerTestData.Entries(1, 120);
 
         // A snapshot's ledger write, then a crash before its snapshot: the recovery writes again from the same point
         // with more entries, then from a later snapshot; a third write starts mid-way, so pages overlap and are cut
@@ -43,22 +41,22 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
 
         var rows = table.Query<TableEntity>().ToList();
         Assert.True(rows.Count > 6, $"{rows.Count} pages");
-        Assert.Equal(all, await ReadAllAsync(store, "s", pageSize: 7));
-        Assert.Equal(all, await ReadAllAsync(store, "s", pageSize: 1_000));
+        Assert.Equal(all, await LedgerTestData.ReadAllAsync(store, "s", pageSize: 7));
+        Assert.Equal(all, await LedgerTestData.ReadAllAsync(store, "s", pageSize: 1_000));
     }
 
     [Fact]
     public async Task A_time_range_returns_only_the_entries_inside_it()
     {
         var store = new AzureTableLedgerStore(NewTable(), maxPageBytes: 800);
-        var all = Entries(1, 100);
+        var all = LedgerTestData.Entries(1, 100);
         await store.WriteAsync("s", all, CancellationToken.None);
 
         // Entry n is at Start + n minutes.
-        var found = await store.QueryAsync("s", new LedgerQuery(From: Start.AddMinutes(40), To: Start.AddMinutes(45), PageSize: 100), CancellationToken.None);
+        var found = await store.QueryAsync("s", new LedgerQuery(From: LedgerTestData.Start.AddMinutes(40), To: LedgerTestData.Start.AddMinutes(45), PageSize: 100), CancellationToken.None);
         Assert.Equal([40L, 41, 42, 43, 44], found.Select(e => e.Sequence));
 
-        var after = await store.QueryAsync("s", new LedgerQuery(From: Start.AddMinutes(40), AfterSequence: 97, PageSize: 100), CancellationToken.None);
+        var after = await store.QueryAsync("s", new LedgerQuery(From: LedgerTestData.Start.AddMinutes(40), AfterSequence: 97, PageSize: 100), CancellationToken.None);
         Assert.Equal([98L, 99, 100], after.Select(e => e.Sequence));
     }
 
@@ -67,7 +65,7 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
     {
         var table = NewTable();
         var store = new AzureTableLedgerStore(table);
-        var all = Entries(1, 30);
+        var all = LedgerTestData.Entries(1, 30);
         foreach (var legacy in all[..10])
         {
             await table.AddEntityAsync(new TableEntity("s", legacy.Sequence.ToString("D19"))
@@ -79,30 +77,11 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
 
         await store.WriteAsync("s", all[10..], CancellationToken.None);
 
-        Assert.Equal(all, await ReadAllAsync(store, "s", pageSize: 4));
-        var range = await store.QueryAsync("s", new LedgerQuery(From: Start.AddMinutes(8), To: Start.AddMinutes(12)), CancellationToken.None);
+        Assert.Equal(all, await LedgerTestData.ReadAllAsync(store, "s", pageSize: 4));
+        var range = await store.QueryAsync("s", new LedgerQuery(From: LedgerTestData.Start.AddMinutes(8), To: LedgerTestData.Start.AddMinutes(12)), CancellationToken.None);
         Assert.Equal([8L, 9, 10, 11], range.Select(e => e.Sequence));
     }
 
-    private static async Task<List<LedgerEntry>> ReadAllAsync(AzureTableLedgerStore store, string spaceId, int pageSize)
-    {
-        var read = new List<LedgerEntry>();
-        while (true)
-        {
-            var page = await store.QueryAsync(spaceId, new LedgerQuery(AfterSequence: read.Count > 0 ? read[^1].Sequence : 0, PageSize: pageSize), CancellationToken.None);
-            read.AddRange(page);
-            if (page.Count < pageSize)
-            {
-                return read;
-            }
-        }
-    }
-
-    private static LedgerEntry[] Entries(int first, int count) => Enumerable.Range(first, count)
-        .Select(n => n % 3 == 0
-            ? new LedgerEntry(n, Start.AddMinutes(n), "committed", 40, $"commit-{n}", HoldId: $"hold-{n - 1}", Items: 1)
-            : new LedgerEntry(n, Start.AddMinutes(n), "reserved", 40 + n, $"op-{n}", $"user-{n % 7}", $"op-{n}", 1, "image-gen image hd"))
-        .ToArray();
 
     private TableClient NewTable()
     {
