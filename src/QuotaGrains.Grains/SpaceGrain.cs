@@ -137,12 +137,14 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             // A final snapshot with nothing pending spares the next activation a journal scan.
             if (_failure is null && (_unsnapshotted.Count > 0 || !_storage.State.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
             {
-                await _snapshotLimiter.RunAsync(() => WriteSnapshotAsync(final: true));
+                await _snapshotLimiter.RunAsync(() => WriteSnapshotAsync(final: true), cancellationToken);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or QuotaUnavailableException)
+        catch (Exception e) when (e is OperationCanceledException or QuotaUnavailableException
+            || (e is ObjectDisposedException && reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
         {
-            // The journal holds everything acknowledged; the next activation replays it.
+            // The journal holds everything acknowledged; the next activation replays it. A silo stopping with thousands
+            // of Spaces to snapshot, one write at a time, runs out of its deadline (the token) or of its services.
         }
     }
 

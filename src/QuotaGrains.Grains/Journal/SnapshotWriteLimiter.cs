@@ -9,10 +9,11 @@ public sealed class SnapshotWriteLimiter(IOptions<JournalOptions> options)
 {
     private readonly SemaphoreSlim _slots = new(options.Value.MaxSnapshotWritesInFlight, options.Value.MaxSnapshotWritesInFlight);
 
-    /// <summary>Runs <paramref name="write"/> once a slot is free.</summary>
-    public async Task RunAsync(Func<Task> write)
+    /// <summary>Runs <paramref name="write"/> once a slot is free; a write still waiting when
+    /// <paramref name="cancellationToken"/> is cancelled does not run (a final snapshot past the silo's shutdown deadline).</summary>
+    public async Task RunAsync(Func<Task> write, CancellationToken cancellationToken = default)
     {
-        await _slots.WaitAsync();
+        await _slots.WaitAsync(cancellationToken);
         try
         {
             await write();

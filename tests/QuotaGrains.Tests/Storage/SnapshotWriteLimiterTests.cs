@@ -74,6 +74,26 @@ public sealed class SnapshotWriteLimiterTests
         Assert.True(ran);
     }
 
+    [Fact]
+    public async Task A_write_still_waiting_for_a_slot_when_its_token_is_cancelled_never_runs()
+    {
+        var limiter = new SnapshotWriteLimiter(Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxSnapshotWritesInFlight = 1 }));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = limiter.RunAsync(() => gate.Task);
+        using var deadline = new CancellationTokenSource();
+        var waitingRan = false;
+        var waiting = limiter.RunAsync(() => { waitingRan = true; return Task.CompletedTask; }, deadline.Token);
+
+        deadline.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        gate.SetResult();
+        await first;
+        var nextRan = false;
+        await limiter.RunAsync(() => { nextRan = true; return Task.CompletedTask; }).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(waitingRan);
+        Assert.True(nextRan);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1_025)]
