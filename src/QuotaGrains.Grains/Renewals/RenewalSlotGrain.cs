@@ -297,6 +297,14 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
                     return Task.CompletedTask;
                 },
                 new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { Interleave = true });
+
+            // The delay was measured before the timer was set: a clock that jumped past the instant in between (a test
+            // clock advanced by hand) would leave the timer due a whole jump too late.
+            if (instant <= _time.GetUtcNow())
+            {
+                break;
+            }
+
             await fired.Task;
         }
     }
