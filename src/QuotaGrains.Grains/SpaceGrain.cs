@@ -593,17 +593,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
 
         _wakeTimer?.Dispose();
         _wakeAt = due;
-        var delay = due.Value - _time.GetUtcNow();
-        _wakeTimer = this.RegisterGrainTimer(
-            static (grain, _) => grain.WakeUpAsync(),
-            this,
-            new GrainTimerCreationOptions(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan) { Interleave = true });
-        if (delay > TimeSpan.Zero && due.Value <= _time.GetUtcNow())
-        {
-            // The delay was measured before the timer was set: a clock that jumped past the instant in between (a test
-            // clock advanced by hand) would leave the timer due a whole jump too late.
-            _wakeTimer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-        }
+        _wakeTimer = this.RegisterGrainTimerAt(_time, due.Value, static (grain, _) => grain.WakeUpAsync());
     }
 
     private async Task WakeUpAsync()

@@ -287,24 +287,14 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
     private async Task AtAsync(DateTimeOffset instant)
     {
         // A timer may fire a hair early by the clock: wait again for the rest.
-        for (var delay = instant - _time.GetUtcNow(); delay > TimeSpan.Zero; delay = instant - _time.GetUtcNow())
+        while (_time.GetUtcNow() < instant)
         {
             var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var timer = this.RegisterGrainTimer(
-                () =>
-                {
-                    fired.TrySetResult();
-                    return Task.CompletedTask;
-                },
-                new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan) { Interleave = true });
-
-            // The delay was measured before the timer was set: a clock that jumped past the instant in between (a test
-            // clock advanced by hand) would leave the timer due a whole jump too late.
-            if (instant <= _time.GetUtcNow())
+            using var timer = this.RegisterGrainTimerAt(_time, instant, (_, _) =>
             {
-                break;
-            }
-
+                fired.TrySetResult();
+                return Task.CompletedTask;
+            });
             await fired.Task;
         }
     }
