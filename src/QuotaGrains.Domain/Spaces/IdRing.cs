@@ -50,7 +50,7 @@ public sealed class IdRing<TValue>
     }
 
     /// <summary>Forgets the ids recorded before <paramref name="horizon"/>, then the oldest beyond <paramref name="max"/>.
-    /// A Space's clock never runs backwards, so the oldest are at the head.</summary>
+    /// A Space's clock never runs backwards, so the oldest are at the head; with nothing to forget it returns at once.</summary>
     public void Prune(DateTimeOffset horizon, int max)
     {
         while (_head < _tail)

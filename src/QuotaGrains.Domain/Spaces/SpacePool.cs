@@ -698,10 +698,7 @@ public sealed class SpacePool
         if (KeepsOperationWindow)
         {
             _closedHolds.Add(hold.HoldId, State.Sequence + 1, at, expired);
-            if (_closedHolds.Count > _rules.Spaces.MaxRememberedOperations)
-            {
-                _closedHolds.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
-            }
+            _closedHolds.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
         }
 
         if (_earliestExpiry == hold.ExpiresAt)
@@ -716,10 +713,7 @@ public sealed class SpacePool
         {
             _operations.Add(e.OperationId, new OperationRecord(e.Fingerprint, e.At, result, e.Sequence));
             (_lastRecordedId, _lastRecorded) = (e.OperationId, result);
-            if (_operations.Count > _rules.Spaces.MaxRememberedOperations)
-            {
-                _operations.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
-            }
+            _operations.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
         }
     }
 
