@@ -12,6 +12,7 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
     private const int MaxCachedUsers = 100_000;
     private readonly QuotaClientOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
+    private readonly CallGate _gate = new(options.Value.MaxConcurrentCalls);
 
     public async Task<QuotaHold> ReserveAsync(
         string userId,
@@ -136,7 +137,8 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
         return grains.GetGrain<ISpaceGrain>(spaceId);
     }
 
-    /// <summary>Calls, and retries with the same request (same operation id) while the outcome is unknown.</summary>
+    /// <summary>Calls through the gate, and retries with the same request (same operation id) while the outcome is
+    /// unknown. A retry waits for the gate again; the pause between attempts holds no slot.</summary>
     private async Task<T> InvokeAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -145,7 +147,7 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
         {
             try
             {
-                return await call();
+                return await _gate.RunAsync(call, cancellationToken);
             }
             catch (Exception exception) when (IsOutcomeUnknown(exception))
             {

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using QuotaGrains.Client;
+using QuotaGrains.Client.Options;
 using QuotaGrains.LoadTest.Workload;
 
 namespace QuotaGrains.LoadTest.Targets;
@@ -20,6 +22,12 @@ public abstract class QuotaClientTarget : IQuotaTarget
     protected IServiceProvider? Services => _host?.Services;
 
     public abstract string Name { get; }
+
+    /// <summary>How many calls the client lets into the engine at once (<c>Quota:Client:MaxConcurrentCalls</c>);
+    /// the workers past it wait in its queue, and that wait is part of their latency.</summary>
+    protected string ClientCallBound => Services?.GetService<IOptions<QuotaClientOptions>>()?.Value.MaxConcurrentCalls is { } bound
+        ? (bound == 0 ? "none" : bound.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        : "-";
 
     public abstract string Key { get; }
 

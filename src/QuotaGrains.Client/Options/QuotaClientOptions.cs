@@ -1,6 +1,6 @@
 namespace QuotaGrains.Client.Options;
 
-/// <summary>How the client retries calls whose outcome is unknown (section <c>Quota:Client</c>).</summary>
+/// <summary>How the client admits and retries calls (section <c>Quota:Client</c>).</summary>
 public sealed class QuotaClientOptions
 {
     /// <summary>Attempts per request, the first included (default 3). Retries reuse the operation id, so a request
@@ -13,4 +13,9 @@ public sealed class QuotaClientOptions
     /// <summary>The longest operation id a caller may supply (default 96): the client derives commit and refund
     /// ids from the hold id, and every id must fit the engine's limit of 128 characters.</summary>
     public int MaxCallerOperationIdLength { get; set; } = 96;
+
+    /// <summary>Calls this client has in the engine at once (default 16 per processor of this process; 0 = no
+    /// bound). Further calls wait their turn in arrival order: under overload the engine's latency stays even instead
+    /// of some calls waiting far longer than others (see <see cref="CallGate"/>).</summary>
+    public int MaxConcurrentCalls { get; set; } = 16 * Environment.ProcessorCount;
 }
