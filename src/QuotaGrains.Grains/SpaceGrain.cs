@@ -48,6 +48,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private Task _lastWrite = Task.CompletedTask;
     private Task _latestWrite = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
+    private DateTimeOffset _lastSnapshotAt = DateTimeOffset.MinValue;
     private Task _snapshotting = Task.CompletedTask;
     private Task? _queuedSnapshot;
     private Exception? _failure;
@@ -377,7 +378,8 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             _instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _instruments.WriteBatch.Record(events.Count);
             completion.SetResult();
-            if (_unsnapshotted.Count >= _journalOptions.SnapshotEveryEvents)
+            if (_unsnapshotted.Count >= _journalOptions.SnapshotEveryEvents
+                && _time.GetUtcNow() - _lastSnapshotAt >= _journalOptions.MinSnapshotSpacing)
             {
                 _ = SnapshotInOrderAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
             }
@@ -453,31 +455,27 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     {
         // Copy only what the snapshot keeps: the operation ids of its most recent durable events, not the whole window.
         // They are read from the live pool (the durable copy keeps none, see OnActivateAsync), which has every id the
-        // durable copy would, and later ones that the sequence bound leaves out.
+        // durable copy would, and later ones that the sequence bound leaves out. The window is built fresh (its records
+        // hold immutable results), so it goes into the copy as it is rather than being copied again.
+        _lastSnapshotAt = _time.GetUtcNow();
         var durable = _durable.State;
-        var (operations, closedHolds) = (durable.Operations, durable.ClosedHolds);
-        (durable.Operations, durable.ClosedHolds) = _pool.RecentWindow(durable.Sequence, _rules.Spaces.MaxSnapshotOperations);
-        SpaceState state;
-        try
-        {
-            state = _copier.Copy(durable);
-        }
-        finally
-        {
-            (durable.Operations, durable.ClosedHolds) = (operations, closedHolds);
-        }
+        var (operations, closedHolds) = _pool.RecentWindow(durable.Sequence, _rules.Spaces.MaxSnapshotOperations);
+        var state = _copier.Copy(durable);
+        (state.Operations, state.ClosedHolds) = (operations, closedHolds);
 
         // With nothing of this Space pending, its next record can only land after the journal's tail: pointing there
         // releases older segments for retention. Otherwise, the start of the block of its last durable record.
         var idle = _unwritten.Count == 0 && _nextWrite is null && _lastWrite.IsCompleted;
         var from = idle ? _journal.DurableTail : _durableFrom;
-        var entries = _unsnapshotted.Select(LedgerEntries.From).ToList();
-        var covered = _unsnapshotted.Count;
+        var events = _unsnapshotted.ToArray();
+        var covered = events.Length;
         try
         {
-            if (entries.Count > 0)
+            if (events.Length > 0)
             {
-                await _ledger.WriteAsync(SpaceId, entries, CancellationToken.None);
+                // Entries and their pages are built on the thread pool: on a busy Space that is thousands of entries,
+                // and this grain's requests should not wait behind it. The events are immutable; nothing of the grain is touched.
+                await Task.Run(() => _ledger.WriteAsync(SpaceId, events.Select(LedgerEntries.From).ToList(), CancellationToken.None));
             }
 
             _storage.State = new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle };

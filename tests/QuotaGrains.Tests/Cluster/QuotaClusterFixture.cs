@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using QuotaGrains.Client;
+using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Tests.Cluster;
 
@@ -23,6 +24,9 @@ public sealed class QuotaClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>Journal options for a fixture of a test's own (the shared one keeps the defaults).</summary>
+    public Action<JournalOptions>? Journal { get; init; }
+
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
@@ -31,7 +35,14 @@ public sealed class QuotaClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<TimeProvider>(Time);
             host.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
         });
-        builder.ConfigureSilo((_, silo) => silo.AddQuotaGrains());
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddQuotaGrains();
+            if (Journal is { } journal)
+            {
+                silo.Services.Configure(journal);
+            }
+        });
         builder.ConfigureClientHost(host => host.Services.AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero));
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Journal;
@@ -39,27 +38,14 @@ public sealed class SnapshotQueueTests : IAsyncLifetime
             _cluster.Time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        var snapshots = 0L;
-        var meterFactory = services.GetRequiredService<IMeterFactory>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Name == "quota.space.snapshots" && ReferenceEquals(instrument.Meter.Scope, meterFactory))
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref snapshots, value));
-        listener.Start();
+        using var snapshots = new SnapshotCounter(services);
 
         slotHeld.SetResult();
         await holder;
 
         // Deactivation waits for every snapshot queued, then writes the final one: the queued snapshot and the final one.
         await _cluster.Cluster.DeactivateAsync(_cluster.Grains.GetGrain<ISpaceGrain>(spaceId));
-        Assert.Equal(2, Interlocked.Read(ref snapshots));
+        Assert.Equal(2, snapshots.Count);
 
         // Nothing acknowledged was lost on the way.
         var balance = await _cluster.Quota.GetBalanceAsync(spaceId);
