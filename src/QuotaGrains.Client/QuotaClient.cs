@@ -12,7 +12,7 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
     private const int MaxCachedUsers = 100_000;
     private readonly QuotaClientOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
-    private readonly CallGate _gate = new(options.Value.MaxConcurrentCalls);
+    private readonly CallGate _gate = new(options.Value.MaxConcurrentCallsWhenBusy);
 
     public async Task<QuotaHold> ReserveAsync(
         string userId,

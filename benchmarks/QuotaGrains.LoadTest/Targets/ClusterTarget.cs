@@ -20,7 +20,7 @@ public sealed class ClusterTarget(ClusterTargetOptions options) : QuotaClientTar
     {
         ["gateways"] = string.Join(", ", options.Gateways),
         ["cluster id / service id"] = $"{options.ClusterId} / {options.ServiceId}",
-        ["client calls in the engine at most"] = ClientCallBound,
+        ["client calls in the engine at most, while busy"] = ClientCallBound,
         ["note"] = "the silo runs in another process: its CPU and memory are not in the process figures",
     }));
 

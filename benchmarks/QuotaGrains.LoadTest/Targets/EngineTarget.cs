@@ -134,7 +134,7 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
         {
             ["storage"] = options.Storage.ToString().ToLowerInvariant() + (options.BinaryMemorySnapshots ? " (experiment: binary snapshot serializer)" : ""),
             ["silo port / gateway port"] = $"{_siloPort} / {_gatewayPort}",
-            ["client calls in the engine at most"] = ClientCallBound,
+            ["client calls in the engine at most, while busy"] = ClientCallBound,
             ["requests decided by Space grains"] = N(requests.Sum),
             ["Space writes (group commits) / events per write"] = $"{N(spaceWrites.Count)} / {spaceWrites.MeanText}",
             ["Space write p50 / p99 / max (ms)"] = writeTime.PercentilesText,

@@ -23,9 +23,9 @@ public abstract class QuotaClientTarget : IQuotaTarget
 
     public abstract string Name { get; }
 
-    /// <summary>How many calls the client lets into the engine at once (<c>Quota:Client:MaxConcurrentCalls</c>);
-    /// the workers past it wait in its queue, and that wait is part of their latency.</summary>
-    protected string ClientCallBound => Services?.GetService<IOptions<QuotaClientOptions>>()?.Value.MaxConcurrentCalls is { } bound
+    /// <summary>How many calls the client lets into the engine at once while the process is busy
+    /// (<c>Quota:Client:MaxConcurrentCallsWhenBusy</c>); workers past it wait in its queue, part of their latency.</summary>
+    protected string ClientCallBound => Services?.GetService<IOptions<QuotaClientOptions>>()?.Value.MaxConcurrentCallsWhenBusy is { } bound
         ? (bound == 0 ? "none" : bound.ToString(System.Globalization.CultureInfo.InvariantCulture))
         : "-";
 

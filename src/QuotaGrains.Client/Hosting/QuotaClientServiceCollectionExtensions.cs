@@ -17,7 +17,7 @@ public static class QuotaClientServiceCollectionExtensions
             .Validate(o => o.MaxAttempts >= 1, "Quota:Client:MaxAttempts must be at least 1.")
             .Validate(o => o.RetryDelay >= TimeSpan.Zero, "Quota:Client:RetryDelay must not be negative.")
             .Validate(o => o.MaxCallerOperationIdLength is >= 1 and <= 96, "Quota:Client:MaxCallerOperationIdLength must be between 1 and 96.")
-            .Validate(o => o.MaxConcurrentCalls >= 0, "Quota:Client:MaxConcurrentCalls must not be negative (0 = no bound).")
+            .Validate(o => o.MaxConcurrentCallsWhenBusy >= 0, "Quota:Client:MaxConcurrentCallsWhenBusy must not be negative (0 = no bound).")
             .ValidateOnStart();
         services.AddOptions<QuotaClientOptions>().BindConfiguration("Quota:Client");
         if (configure is not null)

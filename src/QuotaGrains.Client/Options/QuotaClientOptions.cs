@@ -14,8 +14,8 @@ public sealed class QuotaClientOptions
     /// ids from the hold id, and every id must fit the engine's limit of 128 characters.</summary>
     public int MaxCallerOperationIdLength { get; set; } = 96;
 
-    /// <summary>Calls this client has in the engine at once (default 16 per processor of this process; 0 = no
-    /// bound). Further calls wait their turn in arrival order: under overload the engine's latency stays even instead
-    /// of some calls waiting far longer than others (see <see cref="CallGate"/>).</summary>
-    public int MaxConcurrentCalls { get; set; } = 16 * Environment.ProcessorCount;
+    /// <summary>Calls this client lets into the engine at once while its process is busy (85 % of its processors over
+    /// the last 100 ms; default 16 per processor of this process; 0 = no bound). Further calls wait their turn in
+    /// arrival order; while it is not busy they go straight in (see <see cref="CallGate"/>).</summary>
+    public int MaxConcurrentCallsWhenBusy { get; set; } = 16 * Environment.ProcessorCount;
 }
