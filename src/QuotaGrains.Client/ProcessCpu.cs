@@ -38,7 +38,7 @@ public static class ProcessCpu
         {
             if (s_timer is null)
             {
-                s_lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
+                s_lastCpu = ProcessorTime();
                 s_lastAt = Stopwatch.GetTimestamp();
                 s_timer = new Timer(static _ => Sample(), null, Window, Window);
             }
@@ -47,7 +47,7 @@ public static class ProcessCpu
 
     private static void Sample()
     {
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var cpu = ProcessorTime();
         var now = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(s_lastAt, now);
         if (elapsed > TimeSpan.Zero)
@@ -56,5 +56,11 @@ public static class ProcessCpu
         }
 
         (s_lastCpu, s_lastAt) = (cpu, now);
+    }
+
+    private static TimeSpan ProcessorTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 }
