@@ -104,7 +104,9 @@ public sealed class CallGate
 
     private void Exit()
     {
-        List<TaskCompletionSource>? admitted = null;
+        // Usually one waiter takes the place of the call that ended: no list for that.
+        TaskCompletionSource? next = null;
+        List<TaskCompletionSource>? more = null;
         lock (_lock)
         {
             _inFlight--;
@@ -112,13 +114,21 @@ public sealed class CallGate
             {
                 _waiters.RemoveFirst();
                 _inFlight++;
-                (admitted ??= []).Add(first.Value);
+                if (next is null)
+                {
+                    next = first.Value;
+                }
+                else
+                {
+                    (more ??= []).Add(first.Value);
+                }
             }
         }
 
-        if (admitted is not null)
+        next?.TrySetResult();
+        if (more is not null)
         {
-            foreach (var waiter in admitted)
+            foreach (var waiter in more)
             {
                 waiter.TrySetResult();
             }
