@@ -38,7 +38,7 @@ public sealed class JournalOptions
     /// started (default 250 ms; zero = no wait). A hot Space journals tens of thousands of events a second: one
     /// snapshot per 2,000 was dozens a second, each a copy of its state on the grain's turn that its requests queue
     /// behind, and a Table write. Recovery replays at most this long of such a Space's events beyond the count.
-    /// Measured on one hot Space in memory (benchmarks/RESULTS.md): ~60 snapshots/s became 4, p99 19 → 12–14 ms.</summary>
+    /// Measured on one hot Space in memory (benchmarks/RESULTS.md): ~60 snapshots/s became 4, p99 15–18 → 11–12 ms.</summary>
     public TimeSpan MinSnapshotSpacing { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Background snapshot writes (periodic, deactivation, sweep) in flight at once across the silo (default 1).
