@@ -51,7 +51,14 @@ public sealed class CallGate
             return await call();
         }
 
-        await EnterAsync(cancellationToken);
+        if (Enter(cancellationToken) is { } waiter)
+        {
+            using (cancellationToken.Register(() => Abandon(waiter, cancellationToken)))
+            {
+                await waiter.Value.Task;
+            }
+        }
+
         try
         {
             return await call();
@@ -62,28 +69,20 @@ public sealed class CallGate
         }
     }
 
-    private Task EnterAsync(CancellationToken cancellationToken)
+    /// <summary>Null when admitted at once; otherwise the caller's place in the queue.</summary>
+    private LinkedListNode<TaskCompletionSource>? Enter(CancellationToken cancellationToken)
     {
-        LinkedListNode<TaskCompletionSource> node;
         lock (_lock)
         {
             if (_waiters.Count == 0 && MayAdmit())
             {
                 _inFlight++;
-                return Task.CompletedTask;
+                return null;
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            node = _waiters.AddLast(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            return _waiters.AddLast(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         }
-
-        if (cancellationToken.CanBeCanceled)
-        {
-            var registration = cancellationToken.Register(() => Abandon(node, cancellationToken));
-            node.Value.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, TaskScheduler.Default);
-        }
-
-        return node.Value.Task;
     }
 
     private void Abandon(LinkedListNode<TaskCompletionSource> node, CancellationToken cancellationToken)
