@@ -45,8 +45,10 @@ public sealed record CycleUsage(
     [property: Id(7)] IReadOnlyDictionary<MediaKind, UsageTotals> ByMedia,
     [property: Id(8)] IReadOnlyList<int> ThresholdsCrossed);
 
+/// <summary>Credits and generations of one member, feature or media kind in a cycle. A value, not an object: every charge
+/// updates three of these in a Space's state, and as objects each update was a new one for the collector to age.</summary>
 [GenerateSerializer, Immutable, Alias("QuotaGrains.UsageTotals")]
-public sealed record UsageTotals(
+public readonly record struct UsageTotals(
     [property: Id(0)] long Credits,
     [property: Id(1)] long Generations);
 

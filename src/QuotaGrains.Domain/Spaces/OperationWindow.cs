@@ -21,14 +21,17 @@ public sealed class OperationWindow
     /// <summary>The record of <paramref name="operationId"/>, its outcome rebuilt.</summary>
     public bool TryGet(string operationId, out OperationRecord record)
     {
-        var found = _ring.TryGet(operationId, out var sequence, out var at, out var outcome);
-        record = found ? outcome.Record(sequence, at) : null!;
+        var found = _ring.TryGet(operationId, out var entry);
+        record = found ? Outcome.Record(entry) : null!;
         return found;
     }
 
     /// <summary>Remembers an id recorded after every id already here.</summary>
-    public void Add(string operationId, OperationRecord record) =>
-        _ring.Add(operationId, record.Sequence, record.At, Outcome.Of(record));
+    public void Add(string operationId, OperationRecord record)
+    {
+        var (outcome, text, whole) = Outcome.Of(operationId, record);
+        _ring.Add(operationId, record.Sequence, record.At, outcome, text, whole);
+    }
 
     /// <summary>Forgets the ids older than <paramref name="horizon"/>, then the oldest beyond <paramref name="max"/>.</summary>
     public void Prune(DateTimeOffset horizon, int max) => _ring.Prune(horizon, max);
@@ -37,11 +40,11 @@ public sealed class OperationWindow
 
     /// <summary>The ids recorded by events <c>throughSequence - events + 1</c>..<paramref name="throughSequence"/>.</summary>
     public Dictionary<string, OperationRecord> Recent(long throughSequence, int events) =>
-        _ring.Recent(throughSequence, events).ToDictionary(o => o.Id, o => o.Value.Record(o.Sequence, o.At), StringComparer.Ordinal);
+        _ring.Recent(throughSequence, events).ToDictionary(o => o.Id, Outcome.Record, StringComparer.Ordinal);
 
     /// <summary>Every id remembered, oldest first.</summary>
     public IEnumerable<(string OperationId, OperationRecord Record)> All() =>
-        _ring.All().Select(o => (o.Id, o.Value.Record(o.Sequence, o.At)));
+        _ring.All().Select(o => (o.Id, Outcome.Record(o)));
 
     private enum Shape : byte
     {
@@ -51,66 +54,62 @@ public sealed class OperationWindow
         Settle,
     }
 
-    /// <summary>An outcome's fields: a reserve uses HoldId, Items, UnitCredits, Credits, ExpiresAt and Available; a
-    /// settle HoldId, Credits (committed), Refunded, Items (settled) and Pending.</summary>
+    /// <summary>An outcome's fields: a reserve uses Items, UnitCredits, Credits, ExpiresAt and Available (its hold id is
+    /// the operation id, or none for a free one); a settle Credits (committed), Refunded, Items (settled) and Pending (its hold id is the text).</summary>
     private struct Outcome
     {
         public ulong Fingerprint;
         public Shape Shape;
         public bool HasExpiry;
+        public bool Free;
         public int Items;
         public int Pending;
-        public string? HoldId;
         public long UnitCredits;
         public long Credits;
         public long Refunded;
         public long Available;
         public DateTimeOffset ExpiresAt;
-        public OperationResult? Whole;
 
-        public static Outcome Of(OperationRecord record)
+        public static (Outcome Outcome, string? Text, OperationResult? Whole) Of(string operationId, OperationRecord record)
         {
             var outcome = new Outcome { Fingerprint = record.Fingerprint };
             switch (record.Result)
             {
                 case CommandResult { Rejection: null, Replayed: false }:
                     outcome.Shape = Shape.Command;
-                    break;
-                case ReserveResult { Rejection: null, Replayed: false } reserve:
+                    return (outcome, null, null);
+                case ReserveResult { Rejection: null, Replayed: false } reserve when reserve.HoldId is null || reserve.HoldId == operationId:
                     outcome.Shape = Shape.Reserve;
-                    outcome.HoldId = reserve.HoldId;
+                    outcome.Free = reserve.HoldId is null;
                     outcome.Items = reserve.Items;
                     outcome.UnitCredits = reserve.UnitCredits;
                     outcome.Credits = reserve.Credits;
                     outcome.HasExpiry = reserve.ExpiresAt.HasValue;
                     outcome.ExpiresAt = reserve.ExpiresAt.GetValueOrDefault();
                     outcome.Available = reserve.Available;
-                    break;
-                case SettleResult { Rejection: null, Replayed: false } settle:
+                    return (outcome, null, null);
+                case SettleResult { Rejection: null, Replayed: false } settle when settle.HoldId.Length > 0:
                     outcome.Shape = Shape.Settle;
-                    outcome.HoldId = settle.HoldId;
                     outcome.Credits = settle.CommittedCredits;
                     outcome.Refunded = settle.RefundedCredits;
                     outcome.Items = settle.ItemsSettled;
                     outcome.Pending = settle.ItemsPending;
-                    break;
+                    return (outcome, settle.HoldId, null);
                 default:
                     outcome.Shape = Shape.Whole;
-                    outcome.Whole = record.Result;
-                    break;
+                    return (outcome, null, record.Result);
             }
-
-            return outcome;
         }
 
-        public readonly OperationRecord Record(long sequence, DateTimeOffset at) => new(Fingerprint, at, Result(), sequence);
+        public static OperationRecord Record(IdRingEntry<Outcome> entry) =>
+            new(entry.Value.Fingerprint, entry.At, entry.Value.Result(entry), entry.Sequence);
 
-        private readonly OperationResult Result() => Shape switch
+        private readonly OperationResult Result(IdRingEntry<Outcome> entry) => Shape switch
         {
             Shape.Command => CommandResult.Ok,
             Shape.Reserve => new ReserveResult
             {
-                HoldId = HoldId,
+                HoldId = Free ? null : entry.Id,
                 Items = Items,
                 UnitCredits = UnitCredits,
                 Credits = Credits,
@@ -119,13 +118,13 @@ public sealed class OperationWindow
             },
             Shape.Settle => new SettleResult
             {
-                HoldId = HoldId!,
+                HoldId = entry.Text!,
                 CommittedCredits = Credits,
                 RefundedCredits = Refunded,
                 ItemsSettled = Items,
                 ItemsPending = Pending,
             },
-            _ => Whole!,
+            _ => (OperationResult)entry.Attachment!,
         };
     }
 }

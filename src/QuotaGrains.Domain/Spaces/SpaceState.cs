@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace QuotaGrains.Domain.Spaces;
 
 /// <summary>Everything a Space knows. Changed only by <see cref="SpacePool.Apply"/>; serialized as its snapshot.</summary>
@@ -153,8 +155,8 @@ public sealed class UsageLedger
     private static void Accumulate<TKey>(Dictionary<TKey, UsageTotals> totals, TKey key, long credits, int generations)
         where TKey : notnull
     {
-        totals[key] = totals.TryGetValue(key, out var t)
-            ? new UsageTotals(t.Credits + credits, t.Generations + generations)
-            : new UsageTotals(credits, generations);
+        // In place: the totals are values in the dictionary's own entries, so a charge allocates nothing that outlives it.
+        ref var total = ref CollectionsMarshal.GetValueRefOrAddDefault(totals, key, out _);
+        total = new UsageTotals(total.Credits + credits, total.Generations + generations);
     }
 }

@@ -21,6 +21,8 @@ public sealed class OperationWindowTests
             new SettleResult { HoldId = "r1", CommittedCredits = 80, RefundedCredits = 0, ItemsSettled = 2, ItemsPending = 1 },
             new SettleResult { HoldId = "r1", CommittedCredits = 0, RefundedCredits = 40, ItemsSettled = 1, ItemsPending = 0 },
             ReserveResult.Rejected(new Rejection(RejectionCode.InsufficientCredits, "no", 3, 9, T0)),
+            new ReserveResult { HoldId = "op-6", Items = 2, UnitCredits = 8, Credits = 16, ExpiresAt = T0.AddMinutes(15), Available = 500 },
+            new ReserveResult { HoldId = null, Items = 1, UnitCredits = 0, Credits = 0, ExpiresAt = null, Available = 500 },
         ];
         for (var i = 0; i < results.Length; i++)
         {
