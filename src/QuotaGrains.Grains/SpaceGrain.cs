@@ -41,7 +41,8 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private SpacePool _pool = null!;
     private SpacePool _durable = null!;
     private List<SpaceEvent> _unwritten = [];
-    private readonly List<SpaceEvent> _unsnapshotted = [];
+    // Durable events not yet in a snapshot, as the ledger pages the next snapshot writes.
+    private readonly LedgerPageBuilder _unsnapshotted = new();
     private JournalPosition _durableFrom = null!;
     private bool _snapshotBeforeAppend = true;
     private DateTimeOffset? _dirtySince;
@@ -96,7 +97,10 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         _durableFrom = _journal.DurableTail;
         if (snapshot.JournalFrom is { } from && !snapshot.Complete)
         {
-            _unsnapshotted.AddRange(await ReplayAsync(from, cancellationToken));
+            foreach (var e in await ReplayAsync(from, cancellationToken))
+            {
+                _unsnapshotted.Add(LedgerEntries.From(e));
+            }
         }
 
         // The live pool holds every operation id the durable copy would, and more: keep them once (snapshots read the
@@ -253,7 +257,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
 
         // Entries already in the table, then durable ones that the next snapshot will write there.
-        var pending = _unsnapshotted.Select(LedgerEntries.From).ToList();
+        var pending = _unsnapshotted.Entries();
         var stored = await _ledger.QueryAsync(SpaceId, query, CancellationToken.None);
         var entries = stored
             .Concat(pending.Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To)))
@@ -370,10 +374,10 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             foreach (var e in events)
             {
                 _durable.Apply(e);
+                _unsnapshotted.Add(LedgerEntries.From(e));
             }
 
             _durableFrom = blockStart;
-            _unsnapshotted.AddRange(events);
             _dirtySince ??= _time.GetUtcNow();
             _instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _instruments.WriteBatch.Record(events.Count);
@@ -467,15 +471,14 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         // releases older segments for retention. Otherwise, the start of the block of its last durable record.
         var idle = _unwritten.Count == 0 && _nextWrite is null && _lastWrite.IsCompleted;
         var from = idle ? _journal.DurableTail : _durableFrom;
-        var events = _unsnapshotted.ToArray();
-        var covered = events.Length;
+        var pages = _unsnapshotted.Seal();
         try
         {
-            if (events.Length > 0)
+            if (pages.Count > 0)
             {
-                // Entries and their pages are built on the thread pool: on a busy Space that is thousands of entries,
-                // and this grain's requests should not wait behind it. The events are immutable; nothing of the grain is touched.
-                await Task.Run(() => _ledger.WriteAsync(SpaceId, events.Select(LedgerEntries.From).ToList(), CancellationToken.None));
+                // Sent from the thread pool: a busy Space's pages are megabytes for the Table client to encode, and this
+                // grain's requests should not wait behind that. The pages are immutable; nothing of the grain is touched.
+                await Task.Run(() => _ledger.WriteAsync(SpaceId, pages, CancellationToken.None));
             }
 
             _storage.State = new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle };
@@ -487,7 +490,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
             throw Unavailable(exception);
         }
 
-        _unsnapshotted.RemoveRange(0, covered);
+        _unsnapshotted.Release(pages.Count);
         _dirtySince = _unsnapshotted.Count > 0 ? _time.GetUtcNow() : null;
         _instruments.SnapshotWrites.Add(1);
         _journal.ReleaseBefore(SpaceId, from);

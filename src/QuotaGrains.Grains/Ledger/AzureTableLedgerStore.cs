@@ -16,7 +16,7 @@ namespace QuotaGrains.Grains.Ledger;
 /// one read is skipped, so each entry comes back once. Ledger entries are durable events, so every page written is
 /// contiguous and an entry's content never differs between two pages.
 /// </remarks>
-public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = AzureTableLedgerStore.MaxPageBytes) : ILedgerStore
+public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
 {
     /// <summary>A binary property holds at most 64 KiB.</summary>
     public const int MaxPageBytes = LedgerPages.MaxPageBytes;
@@ -26,11 +26,11 @@ public sealed class AzureTableLedgerStore(TableClient table, int maxPageBytes = 
 
     private int _tableReady;
 
-    public async Task WriteAsync(string spaceId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    public async Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken);
         var partition = PartitionKeyOf(spaceId);
-        foreach (var chunk in LedgerPages.Paginate(entries, maxPageBytes).Chunk(MaxPagesPerTransaction))
+        foreach (var chunk in pages.Chunk(MaxPagesPerTransaction))
         {
             var actions = chunk.Select(page => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, page)));
             await table.SubmitTransactionAsync(actions, cancellationToken);

@@ -3,7 +3,9 @@ namespace QuotaGrains.Grains.Ledger;
 /// <summary>The per-Space append-only ledger. Entries are keyed by sequence number: writing one twice is harmless.</summary>
 public interface ILedgerStore
 {
-    Task WriteAsync(string spaceId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken);
+    /// <summary>Stores pages of consecutive entries (<see cref="LedgerPageBuilder"/>, <see cref="LedgerPages.Paginate"/>),
+    /// in sequence order. Pages may overlap entries written before (a replay after a crash): each entry is read once.</summary>
+    Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken);
 
     /// <summary>Entries in sequence order matching <paramref name="query"/>, up to its page size.</summary>
     Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken);
@@ -21,7 +23,7 @@ public sealed class MemoryLedgerStore : ILedgerStore
 
     private readonly Dictionary<string, SpaceLedger> _spaces = new(StringComparer.Ordinal);
 
-    public Task WriteAsync(string spaceId, IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    public Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken)
     {
         lock (_spaces)
         {
@@ -30,8 +32,7 @@ public sealed class MemoryLedgerStore : ILedgerStore
                 _spaces[spaceId] = ledger = new SpaceLedger();
             }
 
-            // Entries at or below the last one kept are a replay of the same events: kept already.
-            foreach (var page in LedgerPages.Paginate(entries.Where(e => e.Sequence > ledger.LastSequence), LedgerPages.MaxPageBytes))
+            foreach (var page in pages.SelectMany(p => After(p, ledger.LastSequence)))
             {
                 ledger.Pages.Add(page);
                 ledger.Entries += page.Count;
@@ -65,6 +66,13 @@ public sealed class MemoryLedgerStore : ILedgerStore
             .ToList();
         return Task.FromResult(found);
     }
+
+    /// <summary>Entries at or below the last one kept are a replay of the same events, kept already: a page that holds
+    /// some is cut (rare), one that holds only those is dropped.</summary>
+    private static IReadOnlyList<LedgerPageRow> After(LedgerPageRow page, long lastSequence) =>
+        page.FirstSequence > lastSequence ? [page]
+        : page.LastSequence <= lastSequence ? []
+        : LedgerPages.Paginate(LedgerPages.Decode(page.Json).Where(e => e.Sequence > lastSequence));
 
     private sealed class SpaceLedger
     {

@@ -15,7 +15,7 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
         var store = new AzureTableLedgerStore(table);
         var entries = LedgerTestData.Entries(1, 2_000);
 
-        await store.WriteAsync("space/1", entries, CancellationToken.None);
+        await store.WriteAsync("space/1", LedgerPages.Paginate(entries), CancellationToken.None);
 
         var rows = table.Query<TableEntity>().ToList();
         Assert.InRange(rows.Count, 2, 20);
@@ -29,15 +29,15 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
     public async Task Replays_cut_at_other_places_still_give_each_entry_once()
     {
         var table = NewTable();
-        var store = new AzureTableLedgerStore(table, maxPageBytes: 1_000);
+        var store = new AzureTableLedgerStore(table);
         var all = LedgerTestData.Entries(1, 120);
 
         // A snapshot's ledger write, then a crash before its snapshot: the recovery writes again from the same point
         // with more entries, then from a later snapshot; a third write starts mid-way, so pages overlap and are cut
         // at different sequences.
-        await store.WriteAsync("s", all[..50], CancellationToken.None);
-        await store.WriteAsync("s", all[..90], CancellationToken.None);
-        await store.WriteAsync("s", all[37..], CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[..50], maxBytes: 1_000), CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[..90], maxBytes: 1_000), CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[37..], maxBytes: 1_000), CancellationToken.None);
 
         var rows = table.Query<TableEntity>().ToList();
         Assert.True(rows.Count > 6, $"{rows.Count} pages");
@@ -48,9 +48,9 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
     [Fact]
     public async Task A_time_range_returns_only_the_entries_inside_it()
     {
-        var store = new AzureTableLedgerStore(NewTable(), maxPageBytes: 800);
+        var store = new AzureTableLedgerStore(NewTable());
         var all = LedgerTestData.Entries(1, 100);
-        await store.WriteAsync("s", all, CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all, maxBytes: 800), CancellationToken.None);
 
         // Entry n is at Start + n minutes.
         var found = await store.QueryAsync("s", new LedgerQuery(From: LedgerTestData.Start.AddMinutes(40), To: LedgerTestData.Start.AddMinutes(45), PageSize: 100), CancellationToken.None);
@@ -75,7 +75,7 @@ public sealed class AzureTableLedgerStoreTests(AzuriteFixture fixture)
             });
         }
 
-        await store.WriteAsync("s", all[10..], CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[10..]), CancellationToken.None);
 
         Assert.Equal(all, await LedgerTestData.ReadAllAsync(store, "s", pageSize: 4));
         var range = await store.QueryAsync("s", new LedgerQuery(From: LedgerTestData.Start.AddMinutes(8), To: LedgerTestData.Start.AddMinutes(12)), CancellationToken.None);

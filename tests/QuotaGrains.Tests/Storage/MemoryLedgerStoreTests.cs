@@ -11,10 +11,10 @@ public sealed class MemoryLedgerStoreTests
         var all = LedgerTestData.Entries(1, 25_000);
         foreach (var write in all.Chunk(2_000))
         {
-            await store.WriteAsync("busy", write, CancellationToken.None);
+            await store.WriteAsync("busy", LedgerPages.Paginate(write), CancellationToken.None);
         }
 
-        await store.WriteAsync("quiet", LedgerTestData.Entries(1, 3), CancellationToken.None);
+        await store.WriteAsync("quiet", LedgerPages.Paginate(LedgerTestData.Entries(1, 3)), CancellationToken.None);
 
         var kept = await LedgerTestData.ReadAllAsync(store, "busy", pageSize: 1_000);
         Assert.InRange(kept.Count, MemoryLedgerStore.MaxEntriesPerSpace, MemoryLedgerStore.MaxEntriesPerSpace + 1_000);
@@ -28,9 +28,9 @@ public sealed class MemoryLedgerStoreTests
     {
         var store = new MemoryLedgerStore();
         var all = LedgerTestData.Entries(1, 120);
-        await store.WriteAsync("s", all[..50], CancellationToken.None);
-        await store.WriteAsync("s", all[..90], CancellationToken.None);
-        await store.WriteAsync("s", all[37..], CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[..50], maxBytes: 1_000), CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[..90], maxBytes: 1_000), CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(all[37..], maxBytes: 1_000), CancellationToken.None);
 
         Assert.Equal(all, await LedgerTestData.ReadAllAsync(store, "s", pageSize: 7));
     }
@@ -39,7 +39,7 @@ public sealed class MemoryLedgerStoreTests
     public async Task A_time_range_returns_only_the_entries_inside_it()
     {
         var store = new MemoryLedgerStore();
-        await store.WriteAsync("s", LedgerTestData.Entries(1, 100), CancellationToken.None);
+        await store.WriteAsync("s", LedgerPages.Paginate(LedgerTestData.Entries(1, 100)), CancellationToken.None);
 
         var found = await store.QueryAsync("s", new LedgerQuery(From: LedgerTestData.Start.AddMinutes(40), To: LedgerTestData.Start.AddMinutes(45)), CancellationToken.None);
         Assert.Equal([40L, 41, 42, 43, 44], found.Select(e => e.Sequence));
