@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace QuotaGrains.Grains.Ledger;
@@ -16,11 +17,19 @@ namespace QuotaGrains.Grains.Ledger;
 /// </remarks>
 public sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageBytes)
 {
-    private const int InitialBytes = 1_024;
+    // The open page is filled chunk by chunk: a buffer that doubled would copy its bytes again at every step, and each
+    // new buffer would be copied once more by the collector.
+    private const int ChunkBytes = 4_096;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_entryJson;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_entryWriter;
 
     private readonly List<LedgerPageRow> _closed = [];
+    private readonly List<byte[]> _chunks = [];
     private int _closedEntries;
-    private byte[]? _open;
     private int _length;
     private int _openCount;
     private long _openFirst;
@@ -40,16 +49,14 @@ public sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageByte
             throw new ArgumentException($"Ledger entry {entry.Sequence} does not follow entry {_lastSequence}.", nameof(entry));
         }
 
-        var json = JsonSerializer.SerializeToUtf8Bytes(entry, LedgerJson.Default.LedgerEntry);
+        var json = Serialize(entry);
         if (_openCount > 0 && _length + 1 + json.Length + 1 > maxPageBytes)
         {
             CloseOpenPage();
         }
 
-        EnsureRoom(1 + json.Length + 1);
-        _open![_length++] = _openCount == 0 ? (byte)'[' : (byte)',';
-        json.CopyTo(_open, _length);
-        _length += json.Length;
+        Write([_openCount == 0 ? (byte)'[' : (byte)',']);
+        Write(json);
         if (_openCount == 0)
         {
             (_openFirst, _openEarliest, _openLatest) = (entry.Sequence, entry.At, entry.At);
@@ -71,7 +78,7 @@ public sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageByte
         CloseOpenPage();
 
         // Until the next entry: a quiet Space keeps no buffer between snapshots.
-        _open = null;
+        _chunks.Clear();
         return _closed.ToArray();
     }
 
@@ -94,13 +101,52 @@ public sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageByte
         var entries = _closed.SelectMany(p => LedgerPages.Decode(p.Json)).ToList();
         if (_openCount > 0)
         {
-            var open = new byte[_length + 1];
-            _open.AsSpan(0, _length).CopyTo(open);
-            open[^1] = (byte)']';
-            entries.AddRange(LedgerPages.Decode(open));
+            entries.AddRange(LedgerPages.Decode(OpenPageJson()));
         }
 
         return entries;
+    }
+
+    /// <summary>The entry's JSON, in a buffer of this thread's that the next entry overwrites.</summary>
+    private static ReadOnlySpan<byte> Serialize(LedgerEntry entry)
+    {
+        var buffer = t_entryJson ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var writer = t_entryWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        JsonSerializer.Serialize(writer, entry, LedgerJson.Default.LedgerEntry);
+        return buffer.WrittenSpan;
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var used = _length % ChunkBytes;
+            if (used == 0 && _length / ChunkBytes == _chunks.Count)
+            {
+                _chunks.Add(new byte[ChunkBytes]);
+            }
+
+            var room = _chunks[_length / ChunkBytes].AsSpan(used);
+            var part = Math.Min(room.Length, bytes.Length);
+            bytes[..part].CopyTo(room);
+            bytes = bytes[part..];
+            _length += part;
+        }
+    }
+
+    /// <summary>The open page's JSON, closed with its ']'.</summary>
+    private byte[] OpenPageJson()
+    {
+        var json = new byte[_length + 1];
+        for (var copied = 0; copied < _length; copied += ChunkBytes)
+        {
+            _chunks[copied / ChunkBytes].AsSpan(0, Math.Min(ChunkBytes, _length - copied)).CopyTo(json.AsSpan(copied));
+        }
+
+        json[^1] = (byte)']';
+        return json;
     }
 
     private void CloseOpenPage()
@@ -110,29 +156,9 @@ public sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageByte
             return;
         }
 
-        var json = new byte[_length + 1];
-        _open.AsSpan(0, _length).CopyTo(json);
-        json[^1] = (byte)']';
-        _closed.Add(new LedgerPageRow(_openFirst, _lastSequence, _openCount, _openEarliest, _openLatest, json));
+        _closed.Add(new LedgerPageRow(_openFirst, _lastSequence, _openCount, _openEarliest, _openLatest, OpenPageJson()));
         _closedEntries += _openCount;
         _openCount = 0;
         _length = 0;
-    }
-
-    private void EnsureRoom(int bytes)
-    {
-        var needed = _length + bytes;
-        if (_open is not null && needed <= _open.Length)
-        {
-            return;
-        }
-
-        var size = Math.Max(_open?.Length ?? 0, InitialBytes);
-        while (size < needed)
-        {
-            size *= 2;
-        }
-
-        Array.Resize(ref _open, size);
     }
 }

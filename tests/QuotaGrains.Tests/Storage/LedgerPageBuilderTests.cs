@@ -5,24 +5,28 @@ namespace QuotaGrains.Tests.Storage;
 /// <summary>The pages a Space builds as its events become durable, which its next snapshot writes to the ledger.</summary>
 public sealed class LedgerPageBuilderTests
 {
-    [Fact]
-    public void Entries_fill_contiguous_pages_under_the_limit_and_decode_back_exactly()
+    [Theory]
+    [InlineData(1_000, 200)]
+    [InlineData(LedgerPages.MaxPageBytes, 2_000)] // pages of many of the open page's 4 KiB chunks
+    public void Entries_fill_contiguous_pages_under_the_limit_and_decode_back_exactly(int maxPageBytes, int count)
     {
-        var builder = new LedgerPageBuilder(maxPageBytes: 1_000);
-        var entries = LedgerTestData.Entries(1, 200);
+        var builder = new LedgerPageBuilder(maxPageBytes);
+        var entries = LedgerTestData.Entries(1, count);
         foreach (var entry in entries)
         {
             builder.Add(entry);
         }
 
-        Assert.Equal(200, builder.Count);
+        Assert.Equal(count, builder.Count);
+        Assert.Equal(entries, builder.Entries());
         var pages = builder.Seal();
 
-        Assert.True(pages.Count > 10, $"{pages.Count} pages");
-        Assert.All(pages, p => Assert.InRange(p.Json.Length, 1, 1_000));
+        Assert.True(pages.Count > 2, $"{pages.Count} pages");
+        Assert.All(pages, p => Assert.InRange(p.Json.Length, 1, maxPageBytes));
+        Assert.All(pages.SkipLast(1), p => Assert.True(p.Json.Length > maxPageBytes * 3 / 4, $"a page of {p.Json.Length} bytes closed early"));
         Assert.Equal(entries, pages.SelectMany(p => LedgerPages.Decode(p.Json)));
         Assert.Equal(1, pages[0].FirstSequence);
-        Assert.Equal(200, pages[^1].LastSequence);
+        Assert.Equal(count, pages[^1].LastSequence);
         foreach (var (page, next) in pages.Zip(pages.Skip(1)))
         {
             Assert.Equal(page.LastSequence + 1, next.FirstSequence);
