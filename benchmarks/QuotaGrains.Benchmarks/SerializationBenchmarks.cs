@@ -10,11 +10,11 @@ using QuotaGrains.Domain.Spaces;
 namespace QuotaGrains.Benchmarks;
 
 /// <summary>
-/// A Space's state through Orleans serialization: the binary serializer (what the Azure snapshot store uses), the
+/// A Space's snapshot state through Orleans serialization: the binary serializer (what the snapshot stores use), the
 /// deep copy the Space grain takes of its durable state before each snapshot, and the grain storage serializer a silo
-/// has by default (Newtonsoft JSON), which is what <c>AddMemoryGrainStorage</c> uses unless told otherwise. The state
-/// carries the operations it remembers for replay (at most <c>MaxRememberedOperations</c>, default 2,000), so its
-/// size, and these costs, grow with the Space's recent traffic.
+/// has by default (Newtonsoft JSON), for comparison. A snapshot carries the operation ids of its most recent events for
+/// replay (at most <c>MaxSnapshotOperations</c>, default 2,000), so its size, and these costs, grow with the Space's
+/// recent traffic up to that bound.
 /// </summary>
 public class SerializationBenchmarks
 {
@@ -24,6 +24,7 @@ public class SerializationBenchmarks
     private IGrainStorageSerializer _storageSerializer = null!;
     private BinaryData _json = null!;
     private SpaceState _state = null!;
+    private SpaceState _snapshot = null!;
     private byte[] _bytes = [];
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
 
@@ -42,10 +43,15 @@ public class SerializationBenchmarks
         _serializer = _host.Services.GetRequiredService<Serializer<SpaceState>>();
         _copier = _host.Services.GetRequiredService<DeepCopier<SpaceState>>();
         _storageSerializer = _host.Services.GetRequiredService<IGrainStorageSerializer>();
-        _state = WarmPool.Create(Operations).State;
-        _bytes = _serializer.SerializeToArray(_state);
-        _json = _storageSerializer.Serialize(_state);
-        Console.WriteLine($"// SpaceState with {Operations} operations: Orleans binary {_bytes.Length:N0} B, default grain storage serializer {_json.ToMemory().Length:N0} B");
+        // As SpaceGrain.WriteSnapshotAsync builds it: a copy of the state, with the pool's recent window attached (a live
+        // pool keeps its window outside the state).
+        var pool = WarmPool.Create(Operations);
+        _state = pool.State;
+        _snapshot = _copier.Copy(_state);
+        (_snapshot.Operations, _snapshot.ClosedHolds) = pool.RecentWindow(QuotaRules.Default.Spaces.MaxSnapshotOperations);
+        _bytes = _serializer.SerializeToArray(_snapshot);
+        _json = _storageSerializer.Serialize(_snapshot);
+        Console.WriteLine($"// Snapshot of a Space after {Operations} flows ({_snapshot.Operations.Count:N0} operation ids, {_snapshot.ClosedHolds.Count:N0} closed holds): Orleans binary {_bytes.Length:N0} B, default grain storage serializer {_json.ToMemory().Length:N0} B");
     }
 
     [GlobalCleanup]
@@ -55,20 +61,21 @@ public class SerializationBenchmarks
     public int Serialize()
     {
         _buffer.ResetWrittenCount();
-        _serializer.Serialize(_state, _buffer);
+        _serializer.Serialize(_snapshot, _buffer);
         return _buffer.WrittenCount;
     }
 
     [Benchmark]
     public long Deserialize() => _serializer.Deserialize(_bytes)!.Sequence;
 
-    /// <summary>What <c>SpaceGrain</c> does before each storage write (<c>_copier.Copy(_pool.State)</c>).</summary>
+    /// <summary>What <c>SpaceGrain</c> does before each snapshot (<c>_copier.Copy(_durable.State)</c>; the window is attached
+    /// after the copy).</summary>
     [Benchmark]
     public long DeepCopy() => _copier.Copy(_state).Sequence;
 
     /// <summary>The silo's default <see cref="IGrainStorageSerializer"/>: what a memory-storage snapshot costs.</summary>
     [Benchmark]
-    public int StorageSerializer_Serialize() => _storageSerializer.Serialize(_state).ToMemory().Length;
+    public int StorageSerializer_Serialize() => _storageSerializer.Serialize(_snapshot).ToMemory().Length;
 
     [Benchmark]
     public long StorageSerializer_Deserialize() => _storageSerializer.Deserialize<SpaceState>(_json)!.Sequence;
