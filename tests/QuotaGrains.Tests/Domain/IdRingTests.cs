@@ -65,8 +65,10 @@ public sealed class IdRingTests
         Assert.True(ring.Contains("x"));
     }
 
-    [Fact]
-    public void Ids_of_every_length_survive_wrapping_and_growth_of_both_rings()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(20)] // windows of hundreds of ids and tens of thousands of characters
+    public void Ids_of_every_length_survive_wrapping_and_growth_of_both_rings(int scale)
     {
         // A model beside the ring: ids of 0 to 130 characters, texts on some, pruned by count and by age as they go, so
         // that both rings wrap around many times and grow in the middle of a wrap.
@@ -83,7 +85,7 @@ public sealed class IdRingTests
             everyId.Add(id);
             model.Add((id, sequence, at, text));
 
-            var max = sequence < 10_000 ? 40 + (int)(sequence / 100) : 300 - (int)((sequence - 10_000) / 50);
+            var max = scale * (sequence < 10_000 ? 40 + (int)(sequence / 100) : 300 - (int)((sequence - 10_000) / 50));
             var horizon = sequence % 500 == 0 ? at.AddSeconds(-20) : DateTimeOffset.MinValue;
             ring.Prune(horizon, max);
             model.RemoveAll(m => m.At < horizon);
