@@ -18,12 +18,15 @@ public sealed class QuotaInstruments : IDisposable
         WriteBatch = _meter.CreateHistogram<long>("quota.space.write.events", unit: "{event}", description: "Events made durable by one Space write (group commit).");
         JournalAppendDuration = _meter.CreateHistogram<double>("quota.journal.append.duration", unit: "ms", description: "Time for one journal block append to be acknowledged.");
         JournalBlockRecords = _meter.CreateHistogram<long>("quota.journal.block.records", unit: "{record}", description: "Records in one journal block (group commit across Spaces).");
+        JournalRecoveryBytes = _meter.CreateCounter<long>("quota.journal.recovery.bytes", unit: "By", description: "Journal bytes read back for recovering Spaces (and retention).");
         SnapshotWrites = _meter.CreateCounter<long>("quota.space.snapshots", description: "Space snapshots written.");
     }
 
     public Histogram<double> JournalAppendDuration { get; }
 
     public Histogram<long> JournalBlockRecords { get; }
+
+    public Counter<long> JournalRecoveryBytes { get; }
 
     public Counter<long> SnapshotWrites { get; }
 

@@ -111,6 +111,7 @@ public static class SiloBuilderQuotaExtensions
             sp.GetRequiredService<IOptions<JournalOptions>>(),
             sp.GetRequiredService<QuotaInstruments>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>()));
+        services.TryAddSingleton<JournalReader>();
         services.TryAddSingleton<SnapshotWriteLimiter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
         services.TryAddSingleton<JournalRetention>();

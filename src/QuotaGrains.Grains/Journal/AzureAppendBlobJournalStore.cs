@@ -64,12 +64,12 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) :
         }
     }
 
-    public async Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken)
+    public async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
     {
         var blob = container.GetAppendBlobClient(segment);
         try
         {
-            var response = await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset) }, cancellationToken);
+            var response = await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset, maxBytes) }, cancellationToken);
             return response.Value.Content.ToArray();
         }
         catch (RequestFailedException e) when (e.Status is 404 or 416)

@@ -11,8 +11,9 @@ public interface IJournalStore
     /// <summary>Appends <paramref name="block"/> at <paramref name="expectedOffset"/>, or throws.</summary>
     Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken);
 
-    /// <summary>The segment's bytes from <paramref name="offset"/> to its end (empty if it does not exist).</summary>
-    Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken);
+    /// <summary>Up to <paramref name="maxBytes"/> of the segment's bytes from <paramref name="offset"/> (one ranged read):
+    /// fewer only at the segment's end, empty past it or if the segment does not exist.</summary>
+    Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken);
 
     /// <summary>Segment names under <paramref name="prefix"/>, in name order.</summary>
     Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken);

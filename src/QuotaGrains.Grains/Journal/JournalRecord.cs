@@ -31,23 +31,37 @@ public readonly record struct JournalRecord(string SpaceId, long FirstSequence, 
     public static IEnumerable<JournalRecord> DecodeAll(ReadOnlyMemory<byte> data)
     {
         var offset = 0;
-        while (data.Length - offset >= FixedHeader)
+        while (TryDecode(data[offset..], out var record, out var length))
         {
-            var span = data.Span[offset..];
-            var length = BinaryPrimitives.ReadInt32LittleEndian(span);
-            if (length < FixedHeader - 4 || length > data.Length - offset - 4 || span[4] != Version)
-            {
-                yield break;
-            }
-
-            var idLength = BinaryPrimitives.ReadUInt16LittleEndian(span[5..]);
-            var spaceId = Encoding.UTF8.GetString(span.Slice(7, idLength));
-            var first = BinaryPrimitives.ReadInt64LittleEndian(span[(7 + idLength)..]);
-            var count = BinaryPrimitives.ReadInt32LittleEndian(span[(15 + idLength)..]);
-            var payloadStart = offset + 19 + idLength;
-            var payloadLength = length + 4 - 19 - idLength;
-            yield return new JournalRecord(spaceId, first, count, data.Slice(payloadStart, payloadLength));
-            offset += length + 4;
+            yield return record;
+            offset += length;
         }
+    }
+
+    /// <summary>The record at the start of <paramref name="data"/> and its length in bytes; false if <paramref name="data"/>
+    /// holds no whole record there (a tail cut short by a ranged read, or the end).</summary>
+    public static bool TryDecode(ReadOnlyMemory<byte> data, out JournalRecord record, out int length)
+    {
+        record = default;
+        length = 0;
+        var span = data.Span;
+        if (span.Length < FixedHeader)
+        {
+            return false;
+        }
+
+        var bodyLength = BinaryPrimitives.ReadInt32LittleEndian(span);
+        if (bodyLength < FixedHeader - 4 || bodyLength > span.Length - 4 || span[4] != Version)
+        {
+            return false;
+        }
+
+        var idLength = BinaryPrimitives.ReadUInt16LittleEndian(span[5..]);
+        var spaceId = Encoding.UTF8.GetString(span.Slice(7, idLength));
+        var first = BinaryPrimitives.ReadInt64LittleEndian(span[(7 + idLength)..]);
+        var count = BinaryPrimitives.ReadInt32LittleEndian(span[(15 + idLength)..]);
+        length = bodyLength + 4;
+        record = new JournalRecord(spaceId, first, count, data.Slice(19 + idLength, length - 19 - idLength));
+        return true;
     }
 }

@@ -15,6 +15,7 @@ public readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnap
 /// </summary>
 public sealed partial class JournalRetention(
     SpaceJournal journal,
+    JournalReader reader,
     IGrainFactory grains,
     IClusterMembershipService membership,
     IOptions<ClusterOptions> cluster,
@@ -70,24 +71,18 @@ public sealed partial class JournalRetention(
             .ToList();
         foreach (var stream in orphans)
         {
-            var spaces = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var segment in stream)
-            {
-                var data = await journal.Store.ReadAsync(segment, 0, cancellationToken);
-                foreach (var record in JournalRecord.DecodeAll(data))
-                {
-                    spaces.Add(record.SpaceId);
-                }
-            }
+            // Read once through the reader, which keeps the records for the recoveries that follow.
+            var spaces = await reader.SpacesInAsync(stream.Key, cancellationToken);
 
             // Each Space recovers from its snapshot and this stream, then snapshots into the living journal.
-            snapshotted += await SnapshotAllAsync(spaces.ToList(), cancellationToken);
+            snapshotted += await SnapshotAllAsync(spaces, cancellationToken);
             foreach (var segment in stream)
             {
                 await journal.Store.DeleteSegmentAsync(segment, cancellationToken);
                 deleted++;
             }
 
+            reader.Forget(stream.Key);
             LogOrphanReleased(stream.Key, spaces.Count);
         }
 

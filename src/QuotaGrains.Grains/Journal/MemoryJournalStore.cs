@@ -16,6 +16,9 @@ public sealed class MemoryJournalStore : IJournalStore
     /// <summary>Test hook: when set, an append first asks it; an exception it returns fails the append.</summary>
     public Func<string, long, Exception?>? AppendFault { get; set; }
 
+    /// <summary>Test hook: when set, a read first asks it (segment, offset); an exception it returns fails the read.</summary>
+    public Func<string, long, Exception?>? ReadFault { get; set; }
+
     public Task CreateSegmentAsync(string segment, CancellationToken cancellationToken)
     {
         lock (_segments)
@@ -51,9 +54,14 @@ public sealed class MemoryJournalStore : IJournalStore
         return Task.CompletedTask;
     }
 
-    public Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken)
+    public Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reads);
+        if (ReadFault?.Invoke(segment, offset) is { } fault)
+        {
+            return Task.FromException<byte[]>(fault);
+        }
+
         lock (_segments)
         {
             if (!_segments.TryGetValue(segment, out var segmentData) || offset >= segmentData.Length)
@@ -61,7 +69,7 @@ public sealed class MemoryJournalStore : IJournalStore
                 return Task.FromResult(Array.Empty<byte>());
             }
 
-            return Task.FromResult(segmentData.Read(offset));
+            return Task.FromResult(segmentData.Read(offset, (int)Math.Min(maxBytes, segmentData.Length - offset)));
         }
     }
 
@@ -110,14 +118,15 @@ public sealed class MemoryJournalStore : IJournalStore
             }
         }
 
-        public byte[] Read(long offset)
+        public byte[] Read(long offset, int length)
         {
-            var data = new byte[Length - offset];
-            for (var at = offset; at < Length;)
+            var data = new byte[length];
+            var end = offset + length;
+            for (var at = offset; at < end;)
             {
                 var chunk = _chunks[(int)(at / ChunkBytes)];
                 var start = (int)(at % ChunkBytes);
-                var count = (int)Math.Min(ChunkBytes - start, Length - at);
+                var count = (int)Math.Min(ChunkBytes - start, end - at);
                 chunk.AsSpan(start, count).CopyTo(data.AsSpan((int)(at - offset)));
                 at += count;
             }

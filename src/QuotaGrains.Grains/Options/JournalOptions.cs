@@ -53,8 +53,45 @@ public sealed class JournalOptions
     /// <summary>How often the retention sweep looks for segments to delete (default 1 min).</summary>
     public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Recovery reads a journal stream in ranged reads of at most this many bytes (default 4 MiB).</summary>
+    public int RecoveryReadBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Recovery reads in flight at once across the silo (default 4): one storage account serves every Space
+    /// recovering at once. Unbounded, 50 Spaces each downloading a 4 MB tail made Azurite reset the connections.</summary>
+    public int MaxRecoveryReadsInFlight { get; set; } = 4;
+
+    /// <summary>Attempts per recovery read before the Spaces waiting on it fail (default 5), with
+    /// <see cref="RecoveryRetryDelay"/> doubling between them.</summary>
+    public int RecoveryReadAttempts { get; set; } = 5;
+
+    /// <summary>The first pause before a recovery read is tried again (default 200 ms; it doubles, up to 5 s).</summary>
+    public TimeSpan RecoveryRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>What recovery keeps of the streams it read, for the Spaces that will ask next (default 512 MiB). A
+    /// stream's records stay cached while Spaces keep asking for them, and are dropped <see cref="RecoveryCacheIdle"/> after
+    /// the last ask, or at once when the cache is over this size (the next Space then reads again what it needs).</summary>
+    public long RecoveryCacheBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>A stream's cached records are dropped this long after the last Space asked for them (default 1 min).</summary>
+    public TimeSpan RecoveryCacheIdle { get; set; } = TimeSpan.FromMinutes(1);
+
     public IEnumerable<string> Validate()
     {
+        if (RecoveryReadBytes is < 64 * 1024 or > 64 * 1024 * 1024)
+        {
+            yield return "RecoveryReadBytes must be between 64 KiB and 64 MiB.";
+        }
+
+        if (MaxRecoveryReadsInFlight is < 1 or > 64 || RecoveryReadAttempts is < 1 or > 20)
+        {
+            yield return "MaxRecoveryReadsInFlight must be between 1 and 64, and RecoveryReadAttempts between 1 and 20.";
+        }
+
+        if (RecoveryRetryDelay < TimeSpan.Zero || RecoveryCacheIdle <= TimeSpan.Zero || RecoveryCacheBytes < 0)
+        {
+            yield return "RecoveryRetryDelay and RecoveryCacheBytes must not be negative, and RecoveryCacheIdle must be positive.";
+        }
+
         if (string.IsNullOrWhiteSpace(Container))
         {
             yield return "Container is empty.";

@@ -22,11 +22,17 @@ public sealed class AppendBlobJournalStoreTests(AzuriteFixture fixture)
         await store.CreateSegmentAsync(Segment, CancellationToken.None);
 
         await Assert.ThrowsAsync<JournalAppendTooEarlyException>(() => store.AppendAsync(Segment, 100, new byte[10], CancellationToken.None));
-        Assert.Empty(await store.ReadAsync(Segment, 0, CancellationToken.None));
+        Assert.Empty(await store.ReadAsync(Segment, 0, 1024, CancellationToken.None));
 
         await store.AppendAsync(Segment, 0, new byte[100], CancellationToken.None);
         await store.AppendAsync(Segment, 100, new byte[10], CancellationToken.None);
-        Assert.Equal(110, (await store.ReadAsync(Segment, 0, CancellationToken.None)).Length);
+        Assert.Equal(110, (await store.ReadAsync(Segment, 0, 1024, CancellationToken.None)).Length);
+
+        // Ranged: at most the bytes asked for, fewer at the end, none past it.
+        Assert.Equal(4, (await store.ReadAsync(Segment, 100, 4, CancellationToken.None)).Length);
+        Assert.Equal(10, (await store.ReadAsync(Segment, 100, 64, CancellationToken.None)).Length);
+        Assert.Empty(await store.ReadAsync(Segment, 110, 64, CancellationToken.None));
+        Assert.Empty(await store.ReadAsync("stream/00000009", 0, 64, CancellationToken.None));
     }
 
     [Fact]
@@ -48,7 +54,7 @@ public sealed class AppendBlobJournalStoreTests(AzuriteFixture fixture)
             var positions = await Task.WhenAll(records.Select(r => journal.AppendAsync("space", r)));
             Assert.All(positions, p => Assert.Equal(0, p.Segment));
 
-            var data = await store.ReadAsync(JournalPosition.SegmentNameOf("stream", 0), 0, CancellationToken.None);
+            var data = await store.ReadAsync(JournalPosition.SegmentNameOf("stream", 0), 0, 64 * 1024 * 1024, CancellationToken.None);
             var decoded = JournalRecord.DecodeAll(data).Select(r => r.FirstSequence).ToList();
             Assert.Equal(Enumerable.Range(0, 400).Select(i => (long)i), decoded);
         }

@@ -21,10 +21,11 @@ public sealed class MemoryJournalStoreTests
 
         foreach (var offset in new[] { 0, 9, 10, 262_144, 300_010, 562_154, expected.Count - 5, expected.Count - 1 })
         {
-            Assert.Equal(expected.Skip(offset), await store.ReadAsync("s/00000000", offset, CancellationToken.None));
+            Assert.Equal(expected.Skip(offset), await store.ReadAsync("s/00000000", offset, int.MaxValue, CancellationToken.None));
+            Assert.Equal(expected.Skip(offset).Take(300_000), await store.ReadAsync("s/00000000", offset, 300_000, CancellationToken.None));
         }
 
-        Assert.Empty(await store.ReadAsync("s/00000000", expected.Count, CancellationToken.None));
+        Assert.Empty(await store.ReadAsync("s/00000000", expected.Count, 10, CancellationToken.None));
         await Assert.ThrowsAsync<JournalAppendConflictException>(() => store.AppendAsync("s/00000000", expected.Count - 1, new byte[1], CancellationToken.None));
     }
 }

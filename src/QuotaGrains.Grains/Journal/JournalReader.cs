@@ -1,0 +1,524 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Grains.Journal;
+
+/// <summary>
+/// Reads journal streams back for the Spaces that recover from them: a stream is read once per recovery wave, not once
+/// per Space. A Space that asks for its records after a position joins the next read of that stream; one read serves
+/// everyone who waited for it. A read fills only what is not cached yet, in ranged reads of bounded size, a bounded
+/// number in flight across the silo (one storage account serves every Space recovering at once), each retried with
+/// backoff; what it read stays cached for the Spaces that ask next. A read that fails fails only the Spaces that waited
+/// on it, and what it had read stays: the next read goes on from there.
+/// </summary>
+/// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
+/// silo's) may have grown since that one started, with records the Space needs. For a dead silo's stream the next read
+/// costs a listing and one empty ranged read.</remarks>
+public sealed partial class JournalReader : IDisposable
+{
+    private const int MaxRetryDelayMilliseconds = 5_000;
+
+    private readonly IJournalStore _store;
+    private readonly JournalOptions _options;
+    private readonly QuotaInstruments _instruments;
+    private readonly ILogger<JournalReader> _logger;
+    private readonly SemaphoreSlim _reads;
+    private readonly Dictionary<string, CachedStream> _streams = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger)
+    {
+        _store = store;
+        _options = options.Value;
+        _instruments = instruments;
+        _logger = logger;
+        _reads = new SemaphoreSlim(_options.MaxRecoveryReadsInFlight, _options.MaxRecoveryReadsInFlight);
+    }
+
+    /// <summary>Bytes this silo's reader holds in its cache now.</summary>
+    public long CachedBytes
+    {
+        get
+        {
+            lock (_streams)
+            {
+                return _streams.Values.Sum(s => s.CachedBytes);
+            }
+        }
+    }
+
+    /// <summary>The records of <paramref name="spaceId"/> at or after <paramref name="from"/> in its stream, in stream
+    /// order, as a read that started after this call found them. Fails with <see cref="QuotaUnavailableException"/> if
+    /// that read failed.</summary>
+    public Task<IReadOnlyList<JournalRecord>> ReadAsync(string spaceId, JournalPosition from, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        var waiter = new SpaceWaiter(spaceId, from);
+        return Enqueue(from.Stream, waiter, cancellationToken);
+    }
+
+    /// <summary>The Spaces with records anywhere in <paramref name="stream"/> (retention: whose snapshots must move past
+    /// it before it is deleted). The records stay cached for those Spaces' recovery.</summary>
+    public Task<IReadOnlyList<string>> SpacesInAsync(string stream, CancellationToken cancellationToken)
+    {
+        var waiter = new SpacesWaiter(new JournalPosition(stream, 0, 0));
+        return Enqueue(stream, waiter, cancellationToken);
+    }
+
+    /// <summary>Drops what is cached of <paramref name="stream"/> (its segments were deleted).</summary>
+    public void Forget(string stream)
+    {
+        lock (_streams)
+        {
+            if (_streams.TryGetValue(stream, out var cached) && !cached.Busy)
+            {
+                _streams.Remove(stream);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    private Task<T> Enqueue<T>(string streamName, Waiter<T> waiter, CancellationToken cancellationToken)
+    {
+        bool start;
+        CachedStream stream;
+        lock (_streams)
+        {
+            if (!_streams.TryGetValue(streamName, out stream!))
+            {
+                _streams[streamName] = stream = new CachedStream(streamName);
+            }
+
+            stream.Waiting.Add(waiter);
+            stream.LastAsked = Stopwatch.GetTimestamp();
+            start = !stream.Busy;
+            stream.Busy = true;
+        }
+
+        if (start)
+        {
+            _ = Task.Run(() => ServeAsync(stream));
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            var registration = cancellationToken.Register(static w => ((Waiter)w!).Cancel(), waiter);
+            // The registration ends with the wait, whichever way it ends.
+            _ = waiter.Completion.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return waiter.Completion.Task;
+    }
+
+    /// <summary>One read of the stream at a time; the Spaces that asked meanwhile are served by the next one.</summary>
+    private async Task ServeAsync(CachedStream stream)
+    {
+        while (true)
+        {
+            List<Waiter> batch;
+            lock (_streams)
+            {
+                if (stream.Waiting.Count == 0)
+                {
+                    stream.Busy = false;
+                    DropWhenIdle(stream);
+                    return;
+                }
+
+                batch = stream.Waiting;
+                stream.Waiting = [];
+            }
+
+            var from = batch.Select(w => w.From).MinBy(p => (p.Segment, p.Offset))!;
+            var read = new ReadTally();
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await FillAsync(stream, from, read, _stopping.Token);
+                lock (_streams)
+                {
+                    foreach (var waiter in batch)
+                    {
+                        waiter.Answer(stream);
+                    }
+                }
+
+                LogStreamRead(stream.Name, read.Bytes, read.Requests, batch.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, stream.CachedBytes);
+            }
+            catch (Exception exception)
+            {
+                LogStreamReadFailed(exception, stream.Name, read.Bytes, read.Requests, batch.Count);
+                var failure = new QuotaUnavailableException(
+                    $"Reading the journal stream '{stream.Name}' for recovery failed ({exception.GetType().Name}: {exception.Message}); the Space is not served. Retry with the same operation id.");
+                foreach (var waiter in batch)
+                {
+                    waiter.Fail(failure);
+                }
+            }
+
+            lock (_streams)
+            {
+                if (_streams.Values.Sum(s => s.CachedBytes) > _options.RecoveryCacheBytes)
+                {
+                    // Over budget: keep nothing of this stream; a Space that asks later reads what it needs again.
+                    LogCacheDropped(stream.Name, stream.CachedBytes);
+                    stream.Segments.Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>Makes the cache cover the stream from <paramref name="from"/> to its end as it is now.</summary>
+    private async Task FillAsync(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
+    {
+        var names = await ListAsync(stream.Name, read, cancellationToken);
+        var segments = names.Select(n => (Name: n, Number: JournalPosition.SegmentNumberOf(n))).Where(s => s.Number >= 0).ToList();
+        lock (_streams)
+        {
+            // Deleted segments (retention) are not read again.
+            foreach (var gone in stream.Segments.Keys.Where(k => !segments.Exists(s => s.Number == k)).ToList())
+            {
+                stream.Segments.Remove(gone);
+            }
+        }
+
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var (name, number) = segments[i];
+            if (number < from.Segment)
+            {
+                continue;
+            }
+
+            var start = number == from.Segment ? from.Offset : 0;
+            CachedSegment segment;
+            lock (_streams)
+            {
+                if (!stream.Segments.TryGetValue(number, out segment!))
+                {
+                    stream.Segments[number] = segment = new CachedSegment(start);
+                }
+            }
+
+            if (start < segment.Start)
+            {
+                // Records before what is cached: read up to it and put them in front (kept only once whole).
+                var earlier = new CachedSegment(start);
+                await ReadRangeAsync(name, earlier, segment.Start, read, cancellationToken);
+                lock (_streams)
+                {
+                    segment.Prepend(earlier);
+                }
+            }
+
+            if (!segment.Complete)
+            {
+                await ReadRangeAsync(name, segment, until: null, read, cancellationToken);
+
+                // A writer appends only to its newest segment: one with a later segment beside it never grows again.
+                segment.Complete = i < segments.Count - 1;
+            }
+        }
+    }
+
+    /// <summary>Reads from <paramref name="segment"/>'s end on, to <paramref name="until"/> or to the end of the segment,
+    /// in ranged reads with a few in flight; records go into <paramref name="segment"/> chunk by chunk, so that what was
+    /// read stays if a later read fails.</summary>
+    private async Task ReadRangeAsync(string name, CachedSegment segment, long? until, ReadTally read, CancellationToken cancellationToken)
+    {
+        var size = _options.RecoveryReadBytes;
+        var reads = new Queue<(long Offset, int Length, Task<byte[]> Data)>();
+        var next = segment.End;
+        byte[] carried = [];
+        try
+        {
+            while (true)
+            {
+                while (reads.Count < _options.MaxRecoveryReadsInFlight && (until is null || next < until))
+                {
+                    var length = until is { } end ? (int)Math.Min(size, end - next) : size;
+                    reads.Enqueue((next, length, ReadChunkAsync(name, next, length, read, cancellationToken)));
+                    next += length;
+                }
+
+                if (!reads.TryDequeue(out var chunk))
+                {
+                    return;
+                }
+
+                var data = await chunk.Data;
+                var buffer = carried.Length == 0 ? data : [.. carried, .. data];
+                var bufferAt = chunk.Offset - carried.Length;
+                var consumed = 0;
+                var records = new List<(long Offset, JournalRecord Record)>();
+                while (JournalRecord.TryDecode(buffer.AsMemory(consumed), out var record, out var recordLength))
+                {
+                    records.Add((bufferAt + consumed, record));
+                    consumed += recordLength;
+                }
+
+                lock (_streams)
+                {
+                    segment.Append(records, bufferAt + consumed, data.Length);
+                }
+
+                carried = buffer[consumed..];
+                if (data.Length < chunk.Length)
+                {
+                    // The segment's end (as of this read). Later reads in flight are not used: the stream may have grown
+                    // between them, and the next read goes on from here.
+                    if (carried.Length > 0)
+                    {
+                        LogTornTail(name, segment.End, carried.Length);
+                    }
+
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            while (reads.TryDequeue(out var left))
+            {
+                await left.Data.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            }
+        }
+    }
+
+    private async Task<byte[]> ReadChunkAsync(string name, long offset, int length, ReadTally read, CancellationToken cancellationToken)
+    {
+        var delay = _options.RecoveryRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            await _reads.WaitAsync(cancellationToken);
+            try
+            {
+                var data = await _store.ReadAsync(name, offset, length, cancellationToken);
+                read.Add(data.Length);
+                _instruments.JournalRecoveryBytes.Add(data.Length);
+                return data;
+            }
+            catch (Exception exception) when (attempt < _options.RecoveryReadAttempts && !cancellationToken.IsCancellationRequested)
+            {
+                read.Add(0);
+                LogReadRetried(exception, name, offset, attempt);
+            }
+            finally
+            {
+                _reads.Release();
+            }
+
+            await Task.Delay(delay, cancellationToken);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, MaxRetryDelayMilliseconds));
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> ListAsync(string stream, ReadTally read, CancellationToken cancellationToken)
+    {
+        var delay = _options.RecoveryRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            await _reads.WaitAsync(cancellationToken);
+            try
+            {
+                read.Add(0);
+                return await _store.ListSegmentsAsync(stream + "/", cancellationToken);
+            }
+            catch (Exception exception) when (attempt < _options.RecoveryReadAttempts && !cancellationToken.IsCancellationRequested)
+            {
+                LogReadRetried(exception, stream, 0, attempt);
+            }
+            finally
+            {
+                _reads.Release();
+            }
+
+            await Task.Delay(delay, cancellationToken);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, MaxRetryDelayMilliseconds));
+        }
+    }
+
+    private void DropWhenIdle(CachedStream stream)
+    {
+        var asked = stream.LastAsked;
+        _ = Task.Delay(_options.RecoveryCacheIdle, _stopping.Token).ContinueWith(
+            t =>
+            {
+                if (t.IsCanceled)
+                {
+                    return;
+                }
+
+                lock (_streams)
+                {
+                    if (!stream.Busy && stream.LastAsked == asked && _streams.TryGetValue(stream.Name, out var current) && current == stream)
+                    {
+                        _streams.Remove(stream.Name);
+                    }
+                }
+            },
+            TaskScheduler.Default);
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Journal reader: stream {Stream} read for {Waiters} recovering Space(s): {Bytes} bytes in {Requests} storage requests, {Milliseconds} ms; {Cached} bytes cached.")]
+    private partial void LogStreamRead(string stream, long bytes, int requests, int waiters, long milliseconds, long cached);
+
+    [LoggerMessage(2, LogLevel.Warning, "Journal reader: reading stream {Stream} failed after {Bytes} bytes in {Requests} requests; the {Waiters} Space(s) waiting on it fail, the next read goes on from where this one stopped.")]
+    private partial void LogStreamReadFailed(Exception exception, string stream, long bytes, int requests, int waiters);
+
+    [LoggerMessage(3, LogLevel.Warning, "Journal reader: reading {Segment} at {Offset} failed (attempt {Attempt}); retrying.")]
+    private partial void LogReadRetried(Exception exception, string segment, long offset, int attempt);
+
+    [LoggerMessage(4, LogLevel.Warning, "Journal reader: the cache is over its bound; the {Bytes} cached bytes of stream {Stream} are dropped.")]
+    private partial void LogCacheDropped(string stream, long bytes);
+
+    [LoggerMessage(5, LogLevel.Warning, "Journal reader: {Segment} ends at {Offset} with {Bytes} bytes that are no whole record; they are not replayed.")]
+    private partial void LogTornTail(string segment, long offset, int bytes);
+
+    /// <summary>Storage requests and bytes of one read of a stream (for its log line).</summary>
+    private sealed class ReadTally
+    {
+        private long _bytes;
+        private int _requests;
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        public void Add(int bytes)
+        {
+            Interlocked.Add(ref _bytes, bytes);
+            Interlocked.Increment(ref _requests);
+        }
+    }
+
+    /// <summary>What is cached of one stream, and who waits for its next read. Guarded by the reader's lock.</summary>
+    private sealed class CachedStream(string name)
+    {
+        public string Name { get; } = name;
+
+        public SortedList<int, CachedSegment> Segments { get; } = [];
+
+        public List<Waiter> Waiting { get; set; } = [];
+
+        public bool Busy { get; set; }
+
+        public long LastAsked { get; set; }
+
+        public long CachedBytes => Segments.Values.Sum(s => s.Bytes);
+    }
+
+    /// <summary>The cached part of one segment: its records from <see cref="Start"/> to <see cref="End"/>, by Space.</summary>
+    private sealed class CachedSegment(long start)
+    {
+        public long Start { get; private set; } = start;
+
+        /// <summary>Where the next read goes on: the end of the last whole record read.</summary>
+        public long End { get; private set; } = start;
+
+        /// <summary>Read to its end, and it cannot grow any more.</summary>
+        public bool Complete { get; set; }
+
+        public long Bytes { get; private set; }
+
+        public Dictionary<string, List<(long Offset, JournalRecord Record)>> BySpace { get; private set; } = new(StringComparer.Ordinal);
+
+        public void Append(List<(long Offset, JournalRecord Record)> records, long end, int bufferBytes)
+        {
+            foreach (var (offset, record) in records)
+            {
+                if (!BySpace.TryGetValue(record.SpaceId, out var list))
+                {
+                    BySpace[record.SpaceId] = list = [];
+                }
+
+                list.Add((offset, record));
+            }
+
+            End = end;
+            Bytes += bufferBytes;
+        }
+
+        public void Prepend(CachedSegment earlier)
+        {
+            foreach (var (space, records) in BySpace)
+            {
+                if (earlier.BySpace.TryGetValue(space, out var list))
+                {
+                    list.AddRange(records);
+                }
+                else
+                {
+                    earlier.BySpace[space] = records;
+                }
+            }
+
+            BySpace = earlier.BySpace;
+            Start = earlier.Start;
+            Bytes += earlier.Bytes;
+        }
+    }
+
+    private abstract class Waiter(JournalPosition from)
+    {
+        public JournalPosition From { get; } = from;
+
+        /// <summary>Completes the waiter from the cache, which now covers its range (called under the reader's lock).</summary>
+        public abstract void Answer(CachedStream stream);
+
+        public abstract void Fail(Exception exception);
+
+        public abstract void Cancel();
+    }
+
+    private abstract class Waiter<T>(JournalPosition from) : Waiter(from)
+    {
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Fail(Exception exception) => Completion.TrySetException(exception);
+
+        public override void Cancel() => Completion.TrySetCanceled();
+    }
+
+    /// <summary>A recovering Space: its records at or after its snapshot's position, in stream order.</summary>
+    private sealed class SpaceWaiter(string spaceId, JournalPosition from) : Waiter<IReadOnlyList<JournalRecord>>(from)
+    {
+        public override void Answer(CachedStream stream)
+        {
+            var records = new List<JournalRecord>();
+            foreach (var (number, segment) in stream.Segments)
+            {
+                if (number < From.Segment || !segment.BySpace.TryGetValue(spaceId, out var list))
+                {
+                    continue;
+                }
+
+                var from = number == From.Segment ? From.Offset : 0;
+                foreach (var (offset, record) in list)
+                {
+                    if (offset >= from)
+                    {
+                        records.Add(record);
+                    }
+                }
+            }
+
+            Completion.TrySetResult(records);
+        }
+    }
+
+    /// <summary>Retention: every Space with records in the stream.</summary>
+    private sealed class SpacesWaiter(JournalPosition from) : Waiter<IReadOnlyList<string>>(from)
+    {
+        public override void Answer(CachedStream stream) =>
+            Completion.TrySetResult(stream.Segments.Values.SelectMany(s => s.BySpace.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList());
+    }
+}

@@ -1,0 +1,286 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Tests.Storage;
+
+/// <summary>The silo's recovery reader on the embedded store: a stream is read once for every Space recovering from
+/// it, in bounded ranged reads, retried, and what was read is kept for those who ask next.</summary>
+public sealed class JournalReaderTests : IAsyncLifetime
+{
+    private const string Stream = "svc/silo-a";
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly CountingStore _store = new(new MemoryJournalStore());
+    private QuotaInstruments _instruments = null!;
+    private SpaceJournal _journal = null!;
+
+    public Task InitializeAsync()
+    {
+        _instruments = new QuotaInstruments(_services.GetRequiredService<IMeterFactory>());
+        _journal = NewWriter(Stream);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _journal.DisposeAsync();
+        _instruments.Dispose();
+        await _services.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Hundreds_of_Spaces_asking_at_once_read_the_stream_once_and_each_gets_exactly_its_records()
+    {
+        var written = await WriteAsync(spaces: 200, recordsPerSpace: 30);
+        var tail = await TailBytesAsync();
+        using var reader = NewReader(readBytes: 16 * 1024);
+
+        var answers = await Task.WhenAll(written.Select(s => reader.ReadAsync(s.Key, s.Value.From, CancellationToken.None)));
+
+        for (var i = 0; i < written.Count; i++)
+        {
+            var (space, (_, sequences)) = written.ElementAt(i);
+            Assert.All(answers[i], r => Assert.Equal(space, r.SpaceId));
+            Assert.Equal(sequences, answers[i].Select(r => r.FirstSequence));
+        }
+
+        // Every Space's first record lies somewhere in the stream: at worst a second read fills what lies before the
+        // first one's position. Never a read per Space.
+        Assert.InRange(_store.BytesRead, tail / 2, 2 * tail);
+        Assert.InRange(_store.RangeReads, 1, (2 * tail / (16 * 1024)) + 20);
+        Assert.True(_store.MaxBytesPerRead <= 16 * 1024, $"a read asked for {_store.MaxBytesPerRead} bytes");
+    }
+
+    [Fact]
+    public async Task A_Space_asking_later_is_answered_from_what_was_read_for_others()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 64 * 1024);
+        var earliest = written.MinBy(s => s.Value.From.Offset);
+        await reader.ReadAsync(earliest.Key, earliest.Value.From, CancellationToken.None);
+        var bytes = _store.BytesRead;
+
+        foreach (var (space, (from, sequences)) in written)
+        {
+            Assert.Equal(sequences, (await reader.ReadAsync(space, from, CancellationToken.None)).Select(r => r.FirstSequence));
+        }
+
+        // Each later ask only looked for what the stream gained since: nothing.
+        Assert.Equal(bytes, _store.BytesRead);
+    }
+
+    [Fact]
+    public async Task Records_before_the_asked_position_are_not_returned_and_later_segments_are()
+    {
+        await _journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, new byte[10]));
+        var from = await _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, new byte[10]));
+
+        // A stream of one-block segments: each record lands in a segment of its own.
+        var positions = new List<JournalPosition>();
+        await using (var rolling = NewWriter("svc/silo-b", segmentBlocks: 1))
+        {
+            for (var i = 1; i <= 4; i++)
+            {
+                positions.Add(await rolling.AppendAsync("b", JournalRecord.Encode("b", i, 1, new byte[i])));
+            }
+        }
+
+        using var reader = NewReader(readBytes: 64 * 1024);
+        Assert.Equal([0, 1, 2, 3], positions.Select(p => p.Segment));
+        Assert.Equal([2L, 3, 4], (await reader.ReadAsync("b", positions[1], CancellationToken.None)).Select(r => r.FirstSequence));
+        Assert.Equal([2L], (await reader.ReadAsync("a", from, CancellationToken.None)).Select(r => r.FirstSequence));
+    }
+
+    [Fact]
+    public async Task A_stream_that_grew_after_a_read_is_read_on_from_where_it_stopped()
+    {
+        var first = await _journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, new byte[100]));
+        using var reader = NewReader(readBytes: 64 * 1024);
+        Assert.Single(await reader.ReadAsync("a", first, CancellationToken.None));
+        var before = _store.BytesRead;
+
+        await _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, new byte[100]));
+        var again = await reader.ReadAsync("a", first, CancellationToken.None);
+
+        Assert.Equal([1L, 2], again.Select(r => r.FirstSequence));
+        Assert.Equal(JournalRecord.Encode("a", 2, 1, new byte[100]).Length, _store.BytesRead - before);
+    }
+
+    [Fact]
+    public async Task A_read_that_fails_once_is_retried_and_the_wave_is_served()
+    {
+        var written = await WriteAsync(spaces: 50, recordsPerSpace: 20);
+        var failures = 0;
+        _store.Inner.ReadFault = (_, offset) => offset > 0 && Interlocked.Increment(ref failures) == 1 ? new IOException("connection reset by peer") : null;
+        using var reader = NewReader(readBytes: 8 * 1024);
+
+        var answers = await Task.WhenAll(written.Select(s => reader.ReadAsync(s.Key, s.Value.From, CancellationToken.None)));
+
+        Assert.True(failures > 1, "the fault was never hit");
+        Assert.Equal(written.Values.Select(w => w.Sequences), answers.Select(a => a.Select(r => r.FirstSequence).ToList()));
+    }
+
+    [Fact]
+    public async Task A_read_that_keeps_failing_fails_only_its_waiters_and_the_next_read_goes_on_from_where_it_stopped()
+    {
+        var written = await WriteAsync(spaces: 10, recordsPerSpace: 50);
+        var tail = await TailBytesAsync();
+        var first = written.MinBy(s => s.Value.From.Offset);
+        var breakAt = tail / 2;
+        _store.Inner.ReadFault = (_, offset) => offset >= breakAt ? new IOException("response ended prematurely") : null;
+        using var reader = NewReader(readBytes: 4 * 1024, attempts: 2);
+
+        var failed = await Assert.ThrowsAsync<QuotaUnavailableException>(() => reader.ReadAsync(first.Key, first.Value.From, CancellationToken.None));
+        Assert.Contains("response ended prematurely", failed.Message);
+        Assert.Null(failed.InnerException);
+        var beforeRetry = _store.BytesRead;
+
+        _store.Inner.ReadFault = null;
+        var answer = await reader.ReadAsync(first.Key, first.Value.From, CancellationToken.None);
+
+        Assert.Equal(first.Value.Sequences, answer.Select(r => r.FirstSequence));
+        Assert.True(_store.BytesRead - beforeRetry <= tail - breakAt + (4 * 1024), $"the retry read {_store.BytesRead - beforeRetry} of {tail} bytes again");
+    }
+
+    [Fact]
+    public async Task Retention_learns_every_Space_of_a_stream_and_their_recoveries_read_nothing_more()
+    {
+        var written = await WriteAsync(spaces: 30, recordsPerSpace: 3);
+        using var reader = NewReader(readBytes: 64 * 1024);
+
+        Assert.Equal(written.Keys.Order(StringComparer.Ordinal), await reader.SpacesInAsync(Stream, CancellationToken.None));
+        var bytes = _store.BytesRead;
+        foreach (var (space, (from, sequences)) in written)
+        {
+            Assert.Equal(sequences, (await reader.ReadAsync(space, from, CancellationToken.None)).Select(r => r.FirstSequence));
+        }
+
+        Assert.Equal(bytes, _store.BytesRead);
+    }
+
+    [Fact]
+    public async Task A_cancelled_wait_leaves_the_read_to_the_others()
+    {
+        var written = await WriteAsync(spaces: 5, recordsPerSpace: 5);
+        var gate = new TaskCompletionSource();
+        _store.BeforeRead = () => gate.Task;
+        using var reader = NewReader(readBytes: 64 * 1024);
+        using var cancel = new CancellationTokenSource();
+        var (a, b) = (written.ElementAt(0), written.ElementAt(1));
+
+        var cancelled = reader.ReadAsync(a.Key, a.Value.From, cancel.Token);
+        var other = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        gate.SetResult();
+
+        Assert.Equal(b.Value.Sequences, (await other).Select(r => r.FirstSequence));
+    }
+
+    /// <summary>Writes records of <paramref name="spaces"/> Spaces, interleaved, through the real writer; for each
+    /// Space, the position of its first record's block and its records' sequence numbers.</summary>
+    private async Task<Dictionary<string, (JournalPosition From, List<long> Sequences)>> WriteAsync(int spaces, int recordsPerSpace)
+    {
+        var written = new Dictionary<string, (JournalPosition From, List<long> Sequences)>(StringComparer.Ordinal);
+        var random = new Random(11);
+        for (var round = 0; round < recordsPerSpace; round++)
+        {
+            var appends = Enumerable.Range(0, spaces).Select(async i =>
+            {
+                var space = $"space-{i:D4}";
+                var position = await _journal.AppendAsync(space, JournalRecord.Encode(space, round + 1, 1, new byte[20 + random.Next(200)]));
+                return (space, position);
+            });
+            foreach (var (space, position) in await Task.WhenAll(appends))
+            {
+                if (!written.TryGetValue(space, out var entry))
+                {
+                    written[space] = entry = (position, []);
+                }
+
+                entry.Sequences.Add(round + 1);
+            }
+        }
+
+        return written;
+    }
+
+    private async Task<long> TailBytesAsync()
+    {
+        var segments = await _store.Inner.ListSegmentsAsync(Stream + "/", CancellationToken.None);
+        var bytes = 0L;
+        foreach (var segment in segments)
+        {
+            bytes += (await _store.Inner.ReadAsync(segment, 0, int.MaxValue, CancellationToken.None)).Length;
+        }
+
+        return bytes;
+    }
+
+    private SpaceJournal NewWriter(string stream, int segmentBlocks = 49_000)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxRecordsPerBlock = 16, MaxBlocksPerSegment = segmentBlocks });
+        var journal = new SpaceJournal(_store, stream, options, _instruments, NullLogger<SpaceJournal>.Instance);
+        journal.Start();
+        return journal;
+    }
+
+    private JournalReader NewReader(int readBytes, int attempts = 4) => new(
+        _store,
+        Microsoft.Extensions.Options.Options.Create(new JournalOptions
+        {
+            RecoveryReadBytes = readBytes,
+            RecoveryReadAttempts = attempts,
+            RecoveryRetryDelay = TimeSpan.FromMilliseconds(1),
+        }),
+        _instruments,
+        NullLogger<JournalReader>.Instance);
+
+    /// <summary>Counts what is read through it.</summary>
+    private sealed class CountingStore(MemoryJournalStore inner) : IJournalStore
+    {
+        private long _bytes;
+        private int _reads;
+        private int _maxBytes;
+
+        public MemoryJournalStore Inner { get; } = inner;
+
+        public long BytesRead => Interlocked.Read(ref _bytes);
+
+        public int RangeReads => Volatile.Read(ref _reads);
+
+        public int MaxBytesPerRead => Volatile.Read(ref _maxBytes);
+
+        public Func<Task>? BeforeRead { get; set; }
+
+        public Task CreateSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.CreateSegmentAsync(segment, cancellationToken);
+
+        public Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken) =>
+            Inner.AppendAsync(segment, expectedOffset, block, cancellationToken);
+
+        public async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
+        {
+            if (BeforeRead is { } before)
+            {
+                await before();
+            }
+
+            var data = await Inner.ReadAsync(segment, offset, maxBytes, cancellationToken);
+            Interlocked.Add(ref _bytes, data.Length);
+            Interlocked.Increment(ref _reads);
+            int seen;
+            while ((seen = Volatile.Read(ref _maxBytes)) < maxBytes && Interlocked.CompareExchange(ref _maxBytes, maxBytes, seen) != seen)
+            {
+            }
+
+            return data;
+        }
+
+        public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken) => Inner.ListSegmentsAsync(prefix, cancellationToken);
+
+        public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.DeleteSegmentAsync(segment, cancellationToken);
+    }
+}
