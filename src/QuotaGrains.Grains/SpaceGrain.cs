@@ -32,6 +32,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private readonly DeepCopier<SpaceState> _copier;
     private readonly Serializer _serializer;
     private readonly SpaceJournal _journal;
+    private readonly JournalReader _reader;
     private readonly ILedgerStore _ledger;
     private readonly JournalOptions _journalOptions;
     private readonly bool _durableStorage;
@@ -50,7 +51,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private Task _latestWrite = Task.CompletedTask;
     private TaskCompletionSource? _nextWrite;
     private DateTimeOffset _lastSnapshotAt = DateTimeOffset.MinValue;
-    private Task _snapshotting = Task.CompletedTask;
+    private Task _writingSnapshot = Task.CompletedTask;
     private Task? _queuedSnapshot;
     private Exception? _failure;
     private IGrainTimer? _wakeTimer;
@@ -66,6 +67,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         DeepCopier<SpaceState> copier,
         Serializer serializer,
         SpaceJournal journal,
+        JournalReader reader,
         SnapshotWriteLimiter snapshotLimiter,
         ILedgerStore ledger,
         QuotaInstruments instruments,
@@ -79,6 +81,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         _copier = copier;
         _serializer = serializer;
         _journal = journal;
+        _reader = reader;
         _snapshotLimiter = snapshotLimiter;
         _ledger = ledger;
         _instruments = instruments;
@@ -87,8 +90,12 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
 
     private string SpaceId => this.GetPrimaryKeyString();
 
-    /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a
-    /// gap), then a fresh snapshot if anything was replayed; only then does the Space serve.</summary>
+    /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a gap),
+    /// read through the silo's <see cref="JournalReader"/>, which reads a stream once for every Space recovering from it.
+    /// Then the Space serves: the replayed events are durable in the journal, and the snapshot that records them is
+    /// written in the background (or before this activation's first append, whichever comes first), not on the way to
+    /// serving: after a crash, thousands of Spaces recover at once, and as many Table writes would stand between each
+    /// of them and its first answer.</summary>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var snapshot = _storage.State;
@@ -106,13 +113,12 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         // The live pool holds every operation id the durable copy would, and more: keep them once (snapshots read the
         // window from the live pool, up to the durable sequence).
         _pool = _durable.HandOverOperationWindow(_copier.Copy(_durable.State));
+        var now = _time.GetUtcNow();
         if (_unsnapshotted.Count > 0)
         {
-            await WriteSnapshotAsync();
-            _snapshotBeforeAppend = false;
+            _dirtySince = now;
         }
 
-        var now = _time.GetUtcNow();
         var changes = _pool.MigrateLegacyPools(now).Concat(_pool.AdvanceTo(now)).ToList();
         if (changes.Count > 0)
         {
@@ -138,7 +144,8 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         try
         {
             await _lastWrite.WaitAsync(cancellationToken);
-            await _snapshotting.WaitAsync(cancellationToken);
+            await (_queuedSnapshot ?? Task.CompletedTask).WaitAsync(cancellationToken);
+            await _writingSnapshot.WaitAsync(cancellationToken);
             // A final snapshot with nothing pending spares the next activation a journal scan.
             if (_failure is null && (_unsnapshotted.Count > 0 || !_storage.State.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
             {
@@ -224,27 +231,27 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
 
     public Task<SpaceBalance?> GetBalanceAsync()
     {
-        var now = Advance();
-        return Task.FromResult(_pool.Balance(now));
+        var view = ReadView(out var now);
+        return Task.FromResult(view.Balance(now));
     }
 
     public Task<IReadOnlyList<SpaceMember>> GetMembersAsync()
     {
-        Advance();
-        IReadOnlyList<SpaceMember> members = _pool.State.Members.Select(m => new SpaceMember(m.Key, m.Value)).OrderBy(m => m.UserId, StringComparer.Ordinal).ToList();
+        var view = ReadView(out _);
+        IReadOnlyList<SpaceMember> members = view.State.Members.Select(m => new SpaceMember(m.Key, m.Value)).OrderBy(m => m.UserId, StringComparer.Ordinal).ToList();
         return Task.FromResult(members);
     }
 
     public Task<IReadOnlyList<CycleUsage>> GetUsageAsync()
     {
-        Advance();
-        return Task.FromResult(_pool.Usage());
+        var view = ReadView(out _);
+        return Task.FromResult(view.Usage());
     }
 
     public Task<IReadOnlyList<UsageNotification>> GetNotificationsAsync()
     {
-        Advance();
-        IReadOnlyList<UsageNotification> notifications = _pool.State.Notifications.ToList();
+        var view = ReadView(out _);
+        IReadOnlyList<UsageNotification> notifications = view.State.Notifications.ToList();
         return Task.FromResult(notifications);
     }
 
@@ -292,7 +299,25 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
     }
 
-    /// <summary>Reads see the pool as of now: renewals and expiries due are applied (and journaled) first.</summary>
+    /// <summary>What a read shows: only what cannot be lost. That is the durable copy (acknowledged events only, so a
+    /// caller sees its own acknowledged writes, and never a decided change whose append may still fail), advanced to now
+    /// by the renewal and expiry rules, which are a function of state and time. Those due are journaled from the live
+    /// pool meanwhile; until they are durable, the read advances a copy.</summary>
+    private SpacePool ReadView(out DateTimeOffset now)
+    {
+        now = Advance();
+        if (_durable.NextDueAt() is not { } due || due > now)
+        {
+            return _durable;
+        }
+
+        var view = new SpacePool(SpaceId, _copier.Copy(_durable.State), _rules);
+        view.ForgetOperationWindow();
+        view.AdvanceTo(now);
+        return view;
+    }
+
+    /// <summary>Renewals and expiries due by now are applied to the live pool and journaled.</summary>
     private DateTimeOffset Advance()
     {
         ThrowIfFailed();
@@ -397,58 +422,63 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
     }
 
-    /// <summary>Snapshots never overlap: each waits for the one before. Background ones (all but the one a request
-    /// waits for) also wait for a slot of the silo's <see cref="SnapshotWriteLimiter"/>, and while one waits, asking for
-    /// another joins it: it has not started, so it will cover everything journaled until it does.</summary>
+    /// <summary>Snapshots never overlap: each starts once the one before has finished. Background ones (all but the one
+    /// a request waits for) first wait for a slot of the silo's <see cref="SnapshotWriteLimiter"/>, and while one waits,
+    /// asking for another joins it: it has not started, so it will cover everything journaled until it does. An urgent one
+    /// does not queue behind a background one still waiting for its slot (thousands may wait after a restart): it writes
+    /// as soon as the one running has finished, and the queued one then writes only if there is something new.</summary>
     private Task SnapshotInOrderAsync(bool urgent = false)
     {
-        if (!urgent && _queuedSnapshot is { IsCompleted: false } queued)
+        if (urgent)
+        {
+            return WriteAfterRunningAsync();
+        }
+
+        if (_queuedSnapshot is { } queued)
         {
             return queued;
         }
 
-        var previous = _snapshotting;
         var started = false;
-        _snapshotting = RunAsync();
-        if (!urgent && !started)
+        var snapshot = QueueAsync();
+        if (!started)
         {
-            _queuedSnapshot = _snapshotting;
+            _queuedSnapshot = snapshot;
         }
 
-        return _snapshotting;
+        return snapshot;
 
-        async Task RunAsync()
+        async Task QueueAsync()
         {
             try
             {
-                await previous.ContinueWith(static _ => { }, TaskScheduler.Current);
-                if (_failure is not null)
-                {
-                    throw Unavailable(_failure);
-                }
-
-                if (urgent)
+                await _snapshotLimiter.RunAsync(() =>
                 {
                     started = true;
-                    await WriteSnapshotAsync();
-                }
-                else
-                {
-                    await _snapshotLimiter.RunAsync(() =>
-                    {
-                        started = true;
-                        _queuedSnapshot = null;
-                        return WriteSnapshotAsync();
-                    });
-                }
+                    _queuedSnapshot = null;
+                    return _unsnapshotted.Count > 0 || _snapshotBeforeAppend ? WriteAfterRunningAsync() : Task.CompletedTask;
+                });
             }
             finally
             {
-                if (!urgent && !started)
+                if (!started)
                 {
                     _queuedSnapshot = null;
                 }
             }
+        }
+    }
+
+    private Task WriteAfterRunningAsync()
+    {
+        var running = _writingSnapshot;
+        return _writingSnapshot = WriteAsync();
+
+        async Task WriteAsync()
+        {
+            await running.ContinueWith(static _ => { }, TaskScheduler.Current);
+            ThrowIfFailed();
+            await WriteSnapshotAsync();
         }
     }
 
@@ -491,6 +521,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         }
 
         _unsnapshotted.Release(pages.Count);
+        _snapshotBeforeAppend = false;
         _dirtySince = _unsnapshotted.Count > 0 ? _time.GetUtcNow() : null;
         _instruments.SnapshotWrites.Add(1);
         _journal.ReleaseBefore(SpaceId, from);
@@ -499,36 +530,25 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private async Task<List<SpaceEvent>> ReplayAsync(JournalPosition from, CancellationToken cancellationToken)
     {
         var replayed = new List<SpaceEvent>();
-        var segments = await _journal.Store.ListSegmentsAsync(from.Stream + "/", cancellationToken);
-        foreach (var segment in segments)
+        foreach (var record in await _reader.ReadAsync(SpaceId, from, cancellationToken))
         {
-            var number = JournalPosition.SegmentNumberOf(segment);
-            if (number < from.Segment)
+            if (record.LastSequence <= _durable.State.Sequence)
             {
                 continue;
             }
 
-            var data = await _journal.Store.ReadAsync(segment, number == from.Segment ? from.Offset : 0, cancellationToken);
-            foreach (var record in JournalRecord.DecodeAll(data))
+            if (record.FirstSequence > _durable.State.Sequence + 1)
             {
-                if (record.SpaceId != SpaceId || record.LastSequence <= _durable.State.Sequence)
-                {
-                    continue;
-                }
+                // A gap: what follows it was never acknowledged.
+                break;
+            }
 
-                if (record.FirstSequence > _durable.State.Sequence + 1)
+            foreach (var e in _serializer.Deserialize<SpaceEvent[]>(record.Payload) ?? [])
+            {
+                if (e.Sequence > _durable.State.Sequence)
                 {
-                    // A gap: what follows it was never acknowledged.
-                    return replayed;
-                }
-
-                foreach (var e in _serializer.Deserialize<SpaceEvent[]>(record.Payload) ?? [])
-                {
-                    if (e.Sequence > _durable.State.Sequence)
-                    {
-                        _durable.Apply(e);
-                        replayed.Add(e);
-                    }
+                    _durable.Apply(e);
+                    replayed.Add(e);
                 }
             }
         }
