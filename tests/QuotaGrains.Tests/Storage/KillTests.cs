@@ -31,7 +31,7 @@ public sealed class KillTests(AzuriteFixture azurite)
         var first = await SiloProcess.StartAsync(azurite.Azurite.ConnectionString, serviceId);
         try
         {
-            using var client = await ClientAsync(first.GatewayPort, serviceId);
+            using var client = await first.ConnectClientAsync(serviceId);
             var grains = client.Services.GetRequiredService<IGrainFactory>();
             var space = grains.GetGrain<ISpaceGrain>(spaceId);
             Assert.True((await space.CreateAsync(new CreateSpaceRequest("create", users[0], PlanTier.Enterprise, CustomAllowance: 1_000_000))).Succeeded);
@@ -101,7 +101,7 @@ public sealed class KillTests(AzuriteFixture azurite)
         var second = await SiloProcess.StartAsync(azurite.Azurite.ConnectionString, serviceId);
         try
         {
-            using var client = await ClientAsync(second.GatewayPort, serviceId);
+            using var client = await second.ConnectClientAsync(serviceId);
             var grains = client.Services.GetRequiredService<IGrainFactory>();
 
             // Every acknowledged commit is there, and so is every acknowledged open hold.
@@ -149,20 +149,5 @@ public sealed class KillTests(AzuriteFixture azurite)
         {
             await second.DisposeAsync();
         }
-    }
-
-    private static async Task<IHost> ClientAsync(int gatewayPort, string serviceId)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort))
-            .Configure<ClusterOptions>(o =>
-            {
-                o.ServiceId = serviceId;
-                o.ClusterId = "kill-test";
-            }));
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
     }
 }
