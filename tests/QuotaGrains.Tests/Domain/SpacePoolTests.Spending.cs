@@ -270,6 +270,43 @@ public sealed partial class SpacePoolTests
     }
 
     [Fact]
+    public void A_removed_member_still_settles_the_holds_they_opened_and_nobody_elses()
+    {
+        CreateTeamSpace();
+        Ok(Reserve("m1", Recolor, 3, "member"));
+        Ok(Reserve("m2", Shadows, 1, "member"));
+        Ok(Reserve("m3", Shadows, 2, "member"));
+        Ok(Reserve("a1", Shadows, 1, "admin"));
+        Ok(RemoveMember("remove", "owner", "member"));
+        Assert.False(State.Members.ContainsKey("member"));
+
+        // Nobody else settles the removed member's holds, and the removed member settles nobody else's.
+        AssertRejected(RejectionCode.HoldNotFound, () => Commit("c-other", "m1", [0], "admin"));
+        AssertRejected(RejectionCode.HoldNotFound, () => Refund("f-other", "m1", null, "owner"));
+        AssertRejected(RejectionCode.HoldNotFound, () => Commit("c-theirs", "a1", null, "member"));
+        AssertRejected(RejectionCode.HoldNotFound, () => Refund("f-theirs", "a1", null, "member"));
+
+        Assert.Equal(
+            new SettleResult { HoldId = "m1", CommittedCredits = 8, ItemsSettled = 2, ItemsPending = 1 },
+            Ok(Commit("m1-commit", "m1", [0, 2], "member")));
+        Assert.Equal(
+            new SettleResult { HoldId = "m1", RefundedCredits = 4, ItemsSettled = 1, ItemsPending = 0 },
+            Ok(Refund("m1-refund", "m1", [1], "member")));
+        Assert.Equal(
+            new SettleResult { HoldId = "m2", RefundedCredits = 1, ItemsSettled = 1, ItemsPending = 0 },
+            Ok(Refund("m2-refund", "m2", null, "member")));
+        Assert.Equal((8L, 3L), (State.Used, State.Held));
+        Assert.Equal(new UsageTotals(8, 2), State.CurrentUsage.ByMember["member"]);
+
+        // A removed member still cannot reserve; the hold nobody settles expires as any other.
+        AssertRejected(RejectionCode.NotAMember, () => Reserve("m4", Shadows, 1, "member"));
+        var expired = AdvanceTo(T0 + Ttl);
+        Assert.Equal(["a1", "m3"], expired.OfType<HoldExpired>().Select(x => x.HoldId).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal((8L, 0L), (State.Used, State.Held));
+        AssertInvariant();
+    }
+
+    [Fact]
     public void Usage_thresholds_are_crossed_once_per_cycle()
     {
         Ok(Create(PlanTier.Free));
