@@ -428,10 +428,14 @@ public sealed class SpacePool
 
         if (!State.Holds.TryGetValue(request.HoldId, out var hold) || hold.UserId != userId)
         {
-            var expired = hold is null && _closedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) && expiredBefore;
-            return SettleResult.Rejected(request.HoldId, expired
-                ? new Rejection(RejectionCode.HoldExpired, $"Hold '{request.HoldId}' expired; its credits went back to the pool.")
-                : new Rejection(RejectionCode.HoldNotFound, $"No open hold '{request.HoldId}' of user '{userId}' in Space '{SpaceId}'."));
+            // A closed hold is told apart from none while the Space remembers it (ClosedHolds, the operation id window).
+            var closed = hold is null && _closedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) ? expiredBefore : (bool?)null;
+            return SettleResult.Rejected(request.HoldId, closed switch
+            {
+                true => new Rejection(RejectionCode.HoldExpired, $"Hold '{request.HoldId}' expired; its credits went back to the pool."),
+                false => new Rejection(RejectionCode.ItemAlreadySettled, $"Hold '{request.HoldId}' is already settled: every item was committed or refunded."),
+                null => new Rejection(RejectionCode.HoldNotFound, $"No open hold '{request.HoldId}' of user '{userId}' in Space '{SpaceId}' (a hold closed longer ago than the Space remembers operations is not found either)."),
+            });
         }
 
         int count;
