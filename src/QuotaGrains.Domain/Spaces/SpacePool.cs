@@ -472,7 +472,7 @@ public sealed class SpacePool
         var usedAfter = State.Used + credits;
         foreach (var percent in _rules.Spaces.UsageThresholds.Order())
         {
-            if (!State.CurrentUsage.ThresholdsCrossed.Contains(percent) && usedAfter * 100 >= percent * State.Allowance)
+            if (!State.CurrentUsage.ThresholdsCrossed.Contains(percent) && Reached(usedAfter, percent, State.Allowance))
             {
                 events.Add(new UsageThresholdCrossed(Next(events.Count + 1), now, percent, usedAfter, State.Allowance));
             }
@@ -879,6 +879,10 @@ public sealed class SpacePool
     }
 
     private long Available() => Math.Max(0, State.Allowance - State.Used - State.Held);
+
+    /// <summary>used ≥ percent % of allowance, exactly: both products in 128 bits (100 × an allowance of 10^18 does not
+    /// fit a long; wrapped, a huge Space crossed every threshold with its first credit). Two multiplications.</summary>
+    private static bool Reached(long used, int percent, long allowance) => Math.BigMul(used, 100L) >= Math.BigMul(allowance, (long)percent);
 
     private long Next(int offset) => State.Sequence + offset;
 
