@@ -64,6 +64,43 @@ public sealed class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Runs the silo with <paramref name="environment"/> (and free ports) until it exits by itself, at most
+    /// <paramref name="timeout"/> (then it is killed and this throws): its exit code, standard output and standard error.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var siloDll = SiloAssemblyPath();
+        var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
+        {
+            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
+        info.Environment["Quota__Silo__GatewayPort"] = FreePort().ToString();
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("The silo did not start.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"The silo did not exit within {timeout}:\n{await output}\n{await error}");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
     /// <summary>SIGKILL: no deactivation, no snapshot, no flush of anything.</summary>
     public async Task KillAsync()
     {
