@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace QuotaGrains.Tests.Storage;
 
 /// <summary>The real engine host (<c>QuotaGrains.Silo</c>) as a separate process, so that it can be killed with
-/// SIGKILL like a crashed server.</summary>
+/// SIGKILL like a crashed server, or run until it exits by itself.</summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -34,22 +34,14 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts the silo with Azure storage on <paramref name="connectionString"/> and waits until it is ready.</summary>
     public static async Task<SiloProcess> StartAsync(string connectionString, string serviceId)
     {
-        var siloDll = SiloAssemblyPath();
         var gatewayPort = FreePort();
-        var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
+        var info = StartInfo(gatewayPort, new Dictionary<string, string>
         {
-            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["Quota__Storage__Kind"] = "azure";
-        info.Environment["Quota__Storage__ConnectionString"] = connectionString;
-        info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
-        info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
-        info.Environment["Quota__Silo__ServiceId"] = serviceId;
-        info.Environment["Quota__Silo__ClusterId"] = "kill-test";
-        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+            ["Quota__Storage__Kind"] = "azure",
+            ["Quota__Storage__ConnectionString"] = connectionString,
+            ["Quota__Silo__ServiceId"] = serviceId,
+            ["Quota__Silo__ClusterId"] = "kill-test",
+        });
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("The silo did not start.");
         var silo = new SiloProcess(process, gatewayPort);
@@ -68,23 +60,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <paramref name="timeout"/> (then it is killed and this throws): its exit code, standard output and standard error.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
     {
-        var siloDll = SiloAssemblyPath();
-        var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
-        {
-            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
-        info.Environment["Quota__Silo__GatewayPort"] = FreePort().ToString();
-        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        foreach (var (name, value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("The silo did not start.");
+        using var process = Process.Start(StartInfo(FreePort(), environment)) ?? throw new InvalidOperationException("The silo did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         try
@@ -133,6 +109,29 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             _ready.TrySetResult();
         }
+    }
+
+    /// <summary>The silo built beside these tests on free ports (the gateway on <paramref name="gatewayPort"/>), output
+    /// redirected, with <paramref name="environment"/> as its settings.</summary>
+    private static ProcessStartInfo StartInfo(int gatewayPort, IReadOnlyDictionary<string, string> environment)
+    {
+        var siloDll = SiloAssemblyPath();
+        var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
+        {
+            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
+        info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        return info;
     }
 
     /// <summary>The silo built beside these tests, in the same configuration.</summary>
