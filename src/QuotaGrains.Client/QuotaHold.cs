@@ -81,8 +81,10 @@ public sealed class QuotaHold : IAsyncDisposable
         {
             ItemsPending = result.ItemsPending;
         }
-        else if (result.Rejection?.Code is RejectionCode.HoldExpired or RejectionCode.HoldNotFound)
+        else if (result.Rejection?.Code is RejectionCode.HoldExpired or RejectionCode.HoldNotFound
+            || (result.Rejection?.Code is RejectionCode.ItemAlreadySettled && items is null))
         {
+            // Closed (settling every pending item found none): nothing is left to refund on dispose.
             ItemsPending = 0;
         }
 

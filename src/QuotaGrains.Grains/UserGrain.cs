@@ -7,8 +7,9 @@ namespace QuotaGrains.Grains;
 
 /// <summary>
 /// Routes a user's spending to the Space grain, refusing users who are not members without touching the Space.
+/// A removed member's commits and refunds are still routed: a hold they opened stays theirs to settle (DOMAIN.md).
 /// Reentrant: routing only reads, so a user's calls interleave (a batch of holds is not serialized here).
-/// The Space remains the authority: it checks membership again on every reserve.
+/// The Space remains the authority: it checks membership again on every reserve, and a hold's owner on every settle.
 /// </summary>
 [Reentrant]
 public sealed class UserGrain : Grain, IUserGrain
@@ -27,13 +28,13 @@ public sealed class UserGrain : Grain, IUserGrain
     private string UserId => this.GetPrimaryKeyString();
 
     public Task<ReserveResult> ReserveAsync(string spaceId, ReserveRequest request) =>
-        RouteAsync(spaceId, ReserveResult.Rejected, space => space.ReserveAsync(UserId, request));
+        RouteAsync(spaceId, formerMembers: false, ReserveResult.Rejected, space => space.ReserveAsync(UserId, request));
 
     public Task<SettleResult> CommitAsync(string spaceId, SettleRequest request) =>
-        RouteAsync(spaceId, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.CommitAsync(UserId, request));
+        RouteAsync(spaceId, formerMembers: true, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.CommitAsync(UserId, request));
 
     public Task<SettleResult> RefundAsync(string spaceId, SettleRequest request) =>
-        RouteAsync(spaceId, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.RefundAsync(UserId, request));
+        RouteAsync(spaceId, formerMembers: true, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.RefundAsync(UserId, request));
 
     public Task<IReadOnlyList<UserSpace>> GetSpacesAsync()
     {
@@ -55,7 +56,8 @@ public sealed class UserGrain : Grain, IUserGrain
                 return;
             }
 
-            // Removals are kept as tombstones (role null) so that a late, older "added" notice cannot resurrect them.
+            // Removals are kept as tombstones (role null) so that a late, older "added" notice cannot resurrect them,
+            // and so that the removed user's settles of holds opened before still reach the Space.
             _storage.State.Spaces[spaceId] = new UserMembership(role, spaceVersion);
             await _storage.WriteStateAsync();
         }
@@ -65,7 +67,10 @@ public sealed class UserGrain : Grain, IUserGrain
         }
     }
 
-    private Task<TResult> RouteAsync<TResult>(string spaceId, Func<Rejection, TResult> reject, Func<ISpaceGrain, Task<TResult>> call)
+    /// <summary>Calls the Space if the user is a member of it; with <paramref name="formerMembers"/> (settles) also if
+    /// the user was one and was removed (the tombstone), since holds opened before the removal are still the user's to
+    /// settle. A user the Space never had is refused here either way.</summary>
+    private Task<TResult> RouteAsync<TResult>(string spaceId, bool formerMembers, Func<Rejection, TResult> reject, Func<ISpaceGrain, Task<TResult>> call)
         where TResult : OperationResult
     {
         // Malformed ids are invalid requests (as the Space would say), not a membership question.
@@ -74,7 +79,7 @@ public sealed class UserGrain : Grain, IUserGrain
             return Task.FromResult(reject(new Rejection(RejectionCode.InvalidRequest, invalid)));
         }
 
-        if (!_storage.State.Spaces.TryGetValue(spaceId, out var membership) || membership.Role is null)
+        if (!_storage.State.Spaces.TryGetValue(spaceId, out var membership) || (membership.Role is null && !formerMembers))
         {
             return Task.FromResult(reject(new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.")));
         }

@@ -22,11 +22,13 @@ public interface ISpaceGrain : IGrainWithStringKey
     [Alias("Reserve")]
     Task<ReserveResult> ReserveAsync(string userId, ReserveRequest request);
 
-    /// <summary>Charges items of a hold that <paramref name="userId"/> reserved.</summary>
+    /// <summary>Charges items of a hold that <paramref name="userId"/> reserved, also if the user was removed from the
+    /// Space since (the hold stays theirs to settle).</summary>
     [Alias("Commit")]
     Task<SettleResult> CommitAsync(string userId, SettleRequest request);
 
-    /// <summary>Returns items of a hold that <paramref name="userId"/> reserved to the pool.</summary>
+    /// <summary>Returns items of a hold that <paramref name="userId"/> reserved to the pool, also if the user was removed
+    /// from the Space since.</summary>
     [Alias("Refund")]
     Task<SettleResult> RefundAsync(string userId, SettleRequest request);
 

@@ -3,7 +3,8 @@ using Orleans.Concurrency;
 namespace QuotaGrains;
 
 /// <summary>One user (key: user id). Knows the user's Spaces and roles and routes spending to the Space grain;
-/// it never holds credits. A user who is not a member is refused here, without touching the Space.</summary>
+/// it never holds credits. A user who is not a member is refused here, without touching the Space; a removed member's
+/// commits and refunds still reach it, since a hold opened before the removal stays the user's to settle.</summary>
 [Alias("QuotaGrains.IUserGrain")]
 public interface IUserGrain : IGrainWithStringKey
 {

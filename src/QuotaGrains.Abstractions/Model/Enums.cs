@@ -75,13 +75,17 @@ public enum RejectionCode
     /// <summary>The Space already exists with different parameters.</summary>
     SpaceAlreadyExists = 9,
 
-    /// <summary>No open hold with this id belongs to the user.</summary>
+    /// <summary>No open hold with this id belongs to the user. Also the answer for a hold that was settled or expired
+    /// longer ago than the Space remembers closed holds (<c>OperationIdRetention</c>, at most
+    /// <c>MaxRememberedOperations</c> of them): within that window it is <see cref="ItemAlreadySettled"/> or
+    /// <see cref="HoldExpired"/>.</summary>
     HoldNotFound = 10,
 
     /// <summary>The hold expired before it was settled; its credits went back to the pool.</summary>
     HoldExpired = 11,
 
-    /// <summary>One of the named items of the hold was already committed, refunded or expired.</summary>
+    /// <summary>One of the named items of the hold was already committed, refunded or expired; or the hold is closed,
+    /// every item settled, and this is a new operation on it (a retry of the settle that closed it replays that).</summary>
     ItemAlreadySettled = 12,
 }
 

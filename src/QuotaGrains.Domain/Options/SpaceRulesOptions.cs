@@ -3,6 +3,14 @@ namespace QuotaGrains.Domain.Options;
 /// <summary>The rules of a Space that live in configuration (section <c>Quota:Spaces</c>).</summary>
 public sealed class SpaceRulesOptions
 {
+    /// <summary>The largest <see cref="MaxCustomAllowance"/> accepted: 10^18 credits, the largest allowance the plan
+    /// catalog can derive too (Free at most 10^9, each tier multiplier at most 1,000). Every sum the engine forms stays
+    /// below <see cref="long.MaxValue"/> (≈ 9.2 × 10^18) with room to spare: used + held never exceeds the allowance, a
+    /// reserve costs at most 10^11 (a unit price, multiplier included, of at most 10^6 × a batch of at most 100,000),
+    /// and even two allowances added (a legacy Space's image and video pools merging) fit. Usage thresholds compare
+    /// percent × allowance in 128 bits, so they are exact up to this bound as well.</summary>
+    public const long MaxCustomAllowanceLimit = 1_000_000_000_000_000_000;
+
     /// <summary>A hold whose outcome never arrives is refunded after this long (default 15 minutes).</summary>
     public TimeSpan HoldTimeToLive { get; set; } = TimeSpan.FromMinutes(15);
 
@@ -23,7 +31,8 @@ public sealed class SpaceRulesOptions
     /// <summary>The longest Space, user, operation or hold id accepted (default 128 characters).</summary>
     public int MaxIdLength { get; set; } = 128;
 
-    /// <summary>The largest custom (Enterprise) allowance accepted per renewal.</summary>
+    /// <summary>The largest custom (Enterprise) allowance accepted per renewal (default 10^12); at most
+    /// <see cref="MaxCustomAllowanceLimit"/> (10^18), so that no sum of credits the engine forms can overflow.</summary>
     public long MaxCustomAllowance { get; set; } = 1_000_000_000_000;
 
     /// <summary>Percentages of the allowance whose first crossing in a cycle emits a notification.</summary>
@@ -65,9 +74,9 @@ public sealed class SpaceRulesOptions
             yield return "MaxIdLength must be between 8 and 1,024.";
         }
 
-        if (MaxCustomAllowance < 1)
+        if (MaxCustomAllowance is < 1 or > MaxCustomAllowanceLimit)
         {
-            yield return "MaxCustomAllowance must be positive.";
+            yield return "MaxCustomAllowance must be between 1 and 1,000,000,000,000,000,000 (10^18).";
         }
 
         if (UsageThresholds.Any(t => t is < 1 or > 100) || UsageThresholds.Distinct().Count() != UsageThresholds.Length)

@@ -83,6 +83,8 @@ public sealed class PlanCatalog
             }
         }
 
+        // With these bounds the largest tier is 10^9 × 1,000³ = 10^18 credits, the same bound as a custom allowance
+        // (SpaceRulesOptions.MaxCustomAllowanceLimit): no sum of credits the engine forms can overflow a long.
         foreach (var v in options.Versions)
         {
             if (v.FreeAllowance is < 1 or > 1_000_000_000)

@@ -428,10 +428,14 @@ public sealed class SpacePool
 
         if (!State.Holds.TryGetValue(request.HoldId, out var hold) || hold.UserId != userId)
         {
-            var expired = hold is null && _closedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) && expiredBefore;
-            return SettleResult.Rejected(request.HoldId, expired
-                ? new Rejection(RejectionCode.HoldExpired, $"Hold '{request.HoldId}' expired; its credits went back to the pool.")
-                : new Rejection(RejectionCode.HoldNotFound, $"No open hold '{request.HoldId}' of user '{userId}' in Space '{SpaceId}'."));
+            // A closed hold is told apart from none while the Space remembers it (ClosedHolds, the operation id window).
+            var closed = hold is null && _closedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) ? expiredBefore : (bool?)null;
+            return SettleResult.Rejected(request.HoldId, closed switch
+            {
+                true => new Rejection(RejectionCode.HoldExpired, $"Hold '{request.HoldId}' expired; its credits went back to the pool."),
+                false => new Rejection(RejectionCode.ItemAlreadySettled, $"Hold '{request.HoldId}' is already settled: every item was committed or refunded."),
+                null => new Rejection(RejectionCode.HoldNotFound, $"No open hold '{request.HoldId}' of user '{userId}' in Space '{SpaceId}' (a hold closed longer ago than the Space remembers operations is not found either)."),
+            });
         }
 
         int count;
@@ -468,7 +472,7 @@ public sealed class SpacePool
         var usedAfter = State.Used + credits;
         foreach (var percent in _rules.Spaces.UsageThresholds.Order())
         {
-            if (!State.CurrentUsage.ThresholdsCrossed.Contains(percent) && usedAfter * 100 >= percent * State.Allowance)
+            if (!State.CurrentUsage.ThresholdsCrossed.Contains(percent) && Reached(usedAfter, percent, State.Allowance))
             {
                 events.Add(new UsageThresholdCrossed(Next(events.Count + 1), now, percent, usedAfter, State.Allowance));
             }
@@ -875,6 +879,10 @@ public sealed class SpacePool
     }
 
     private long Available() => Math.Max(0, State.Allowance - State.Used - State.Held);
+
+    /// <summary>used ≥ percent % of allowance, exactly: both products in 128 bits (100 × an allowance of 10^18 does not
+    /// fit a long; wrapped, a huge Space crossed every threshold with its first credit). Two multiplications.</summary>
+    private static bool Reached(long used, int percent, long allowance) => Math.BigMul(used, 100L) >= Math.BigMul(allowance, (long)percent);
 
     private long Next(int offset) => State.Sequence + offset;
 

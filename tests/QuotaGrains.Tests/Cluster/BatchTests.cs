@@ -70,7 +70,7 @@ public sealed class BatchTests(QuotaClusterFixture fixture)
         Assert.Equal((20L, 5L), (usage.Credits, usage.Generations));
 
         var closed = await user.CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), hold, [5]));
-        Assert.Equal(RejectionCode.HoldNotFound, closed.Rejection?.Code);
+        Assert.Equal(RejectionCode.ItemAlreadySettled, closed.Rejection?.Code);
     }
 
     [Fact]

@@ -300,6 +300,39 @@ public sealed class QuotaClientTests(QuotaClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Settling_a_fully_settled_hold_again_reports_ItemAlreadySettled_and_charges_nothing()
+    {
+        var owner = QuotaClusterFixture.NewId("owner");
+        var spaceId = await fixture.CreateSpaceAsync(PlanTier.Pro, owner);
+        await using var hold = await Quota.ReserveAsync(owner, spaceId, Recolor, count: 2);
+        var first = await hold.CommitAsync();
+        Assert.Equal((8L, 0), (first.CommittedCredits, first.ItemsPending));
+
+        // Each call on the hold is a new operation: the hold is closed, its items settled.
+        var commitAgain = await hold.CommitAsync();
+        var refundAfter = await hold.RefundAsync([1]);
+
+        Assert.Equal(RejectionCode.ItemAlreadySettled, commitAgain.Rejection?.Code);
+        Assert.Equal(hold.HoldId, commitAgain.HoldId);
+        Assert.Equal(RejectionCode.ItemAlreadySettled, refundAfter.Rejection?.Code);
+        (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 8, held: 0);
+
+        // A second copy of the hold (the caller retried the reserve with its operation id) learns from a whole-hold
+        // settle that nothing is pending, so that disposing it sends nothing more.
+        await using var copy = await Quota.ReserveAsync(owner, spaceId, Recolor, count: 2, operationId: hold.HoldId);
+        Assert.True(copy.Reservation.Replayed);
+        Assert.Equal(2, copy.ItemsPending);
+        var copyRefund = await copy.RefundAsync();
+        Assert.Equal(RejectionCode.ItemAlreadySettled, copyRefund.Rejection?.Code);
+        Assert.Equal(0, copy.ItemsPending);
+
+        // A retry of the first commit (same operation id, as the client derives it) replays it.
+        var retry = await fixture.User(owner).CommitAsync(spaceId, new SettleRequest($"{hold.HoldId}:c1", hold.HoldId!));
+        Assert.Equal(first with { Replayed = true }, retry);
+        (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 8, held: 0);
+    }
+
+    [Fact]
     public async Task A_hold_committed_after_it_expired_reports_HoldExpired_and_charges_nothing()
     {
         var owner = QuotaClusterFixture.NewId("owner");

@@ -283,11 +283,11 @@ public sealed class SpaceGrainTests(QuotaClusterFixture fixture)
         Assert.Equal((0L, 16L, 1, 0), (refunded.CommittedCredits, refunded.RefundedCredits, refunded.ItemsSettled, refunded.ItemsPending));
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 8, held: 0);
 
-        // A settled hold is closed: neither a commit nor another refund finds it.
+        // A settled hold is closed: a new commit or refund finds its items already settled.
         var late = await user.CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), failed.HoldId!));
-        Assert.Equal(RejectionCode.HoldNotFound, late.Rejection?.Code);
+        Assert.Equal(RejectionCode.ItemAlreadySettled, late.Rejection?.Code);
         var again = await user.RefundAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), reserved.HoldId!));
-        Assert.Equal(RejectionCode.HoldNotFound, again.Rejection?.Code);
+        Assert.Equal(RejectionCode.ItemAlreadySettled, again.Rejection?.Code);
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 8, held: 0);
     }
 

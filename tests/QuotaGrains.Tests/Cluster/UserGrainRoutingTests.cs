@@ -97,6 +97,75 @@ public sealed class UserGrainRoutingTests(QuotaClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_removed_member_still_commits_and_refunds_their_own_open_holds_through_the_client()
+    {
+        var owner = QuotaClusterFixture.NewId("owner");
+        var member = QuotaClusterFixture.NewId("member");
+        var spaceId = await fixture.CreateSpaceAsync(PlanTier.Pro, owner, null, member);
+        await using var batch = await fixture.Quota.ReserveAsync(member, spaceId, Recolor, count: 3);
+        await using var single = await fixture.Quota.ReserveAsync(member, spaceId, VirtualModelHd);
+        Assert.True(batch.Succeeded && single.Succeeded, batch.Rejection?.ToString() ?? single.Rejection?.ToString());
+
+        var removed = await fixture.Quota.RemoveMemberAsync(spaceId, new RemoveMemberRequest(QuotaClusterFixture.NewId("op"), owner, member));
+        Assert.True(removed.Succeeded, removed.Rejection?.ToString());
+        Assert.Empty(await fixture.Quota.GetUserSpacesAsync(member));
+
+        // The holds were authorized when they were reserved: their user settles them, item by item or whole.
+        var committed = await batch.CommitAsync([0, 2]);
+        var refunded = await batch.RefundAsync([1]);
+        var refundedSingle = await single.RefundAsync();
+
+        Assert.Equal(new SettleResult { HoldId = batch.HoldId!, CommittedCredits = 8, ItemsSettled = 2, ItemsPending = 1 }, committed);
+        Assert.Equal(new SettleResult { HoldId = batch.HoldId!, RefundedCredits = 4, ItemsSettled = 1, ItemsPending = 0 }, refunded);
+        Assert.Equal(new SettleResult { HoldId = single.HoldId!, RefundedCredits = 8, ItemsSettled = 1, ItemsPending = 0 }, refundedSingle);
+        var balance = await fixture.BalanceAsync(spaceId);
+        balance.AssertPool(500, used: 8, held: 0);
+        Assert.Equal((0, 1), (balance.OpenHolds, balance.Members));
+        Assert.Equal(new UsageTotals(8, 2), (await fixture.Quota.GetUsageAsync(spaceId))[0].ByMember[member]);
+
+        // A removed member still cannot reserve.
+        await using var again = await fixture.Quota.ReserveAsync(member, spaceId, Shadows);
+        Assert.Equal(RejectionCode.NotAMember, again.Rejection?.Code);
+        (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 8, held: 0);
+    }
+
+    [Fact]
+    public async Task A_removed_member_settles_only_their_own_holds_on_either_path()
+    {
+        var owner = QuotaClusterFixture.NewId("owner");
+        var member = QuotaClusterFixture.NewId("member");
+        var other = QuotaClusterFixture.NewId("other");
+        var spaceId = await fixture.CreateSpaceAsync(PlanTier.Pro, owner, null, member, other);
+        var mine = await fixture.ReserveOkAsync(member, spaceId, Recolor, 2);
+        var viaUser = await fixture.ReserveOkAsync(member, spaceId, Shadows, 2);
+        var theirs = await fixture.ReserveOkAsync(other, spaceId, Recolor);
+        var removed = await fixture.Space(spaceId).RemoveMemberAsync(new RemoveMemberRequest(QuotaClusterFixture.NewId("op"), owner, member));
+        Assert.True(removed.Succeeded, removed.Rejection?.ToString());
+
+        // Someone else's hold stays theirs: the Space refuses it on both paths and nothing moves.
+        var otherDirect = await fixture.Space(spaceId).CommitAsync(member, new SettleRequest(QuotaClusterFixture.NewId("op"), theirs.HoldId!));
+        var otherViaUser = await fixture.User(member).RefundAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), theirs.HoldId!));
+        Assert.Equal(RejectionCode.HoldNotFound, otherDirect.Rejection?.Code);
+        Assert.Equal(RejectionCode.HoldNotFound, otherViaUser.Rejection?.Code);
+        Assert.Equal(theirs.HoldId, otherViaUser.HoldId);
+        (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 0, held: 14);
+
+        // Their own: directly on the Space and through the user grain, commit and refund alike.
+        var commitDirect = await fixture.Space(spaceId).CommitAsync(member, new SettleRequest(QuotaClusterFixture.NewId("op"), mine.HoldId!, [1]));
+        var refundDirect = await fixture.Space(spaceId).RefundAsync(member, new SettleRequest(QuotaClusterFixture.NewId("op"), mine.HoldId!, [0]));
+        var commitViaUser = await fixture.User(member).CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), viaUser.HoldId!, [0]));
+        var refundViaUser = await fixture.User(member).RefundAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), viaUser.HoldId!, [1]));
+
+        Assert.Equal((4L, 0L, 1), (commitDirect.CommittedCredits, commitDirect.RefundedCredits, commitDirect.ItemsPending));
+        Assert.Equal((0L, 4L, 0), (refundDirect.CommittedCredits, refundDirect.RefundedCredits, refundDirect.ItemsPending));
+        Assert.Equal((1L, 0L, 1), (commitViaUser.CommittedCredits, commitViaUser.RefundedCredits, commitViaUser.ItemsPending));
+        Assert.Equal((0L, 1L, 0), (refundViaUser.CommittedCredits, refundViaUser.RefundedCredits, refundViaUser.ItemsPending));
+        (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 5, held: 4);
+        var direct = await fixture.Space(spaceId).ReserveAsync(member, new ReserveRequest(QuotaClusterFixture.NewId("hold"), Shadows));
+        Assert.Equal(RejectionCode.NotAMember, direct.Rejection?.Code);
+    }
+
+    [Fact]
     public async Task A_member_added_later_is_routed_with_the_role_the_Space_gave()
     {
         var owner = QuotaClusterFixture.NewId("owner");

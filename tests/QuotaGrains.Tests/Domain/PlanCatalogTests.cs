@@ -1,3 +1,4 @@
+using QuotaGrains.Domain.Options;
 using QuotaGrains.Domain.Plans;
 
 namespace QuotaGrains.Tests.Domain;
@@ -189,6 +190,28 @@ public sealed class PlanCatalogTests
         };
 
         Assert.Throws<ArgumentException>(() => new PlanCatalog(options));
+    }
+
+    [Fact]
+    public void The_largest_catalog_accepted_derives_allowances_up_to_the_custom_allowance_limit()
+    {
+        var options = new PlanCatalogOptions
+        {
+            Versions =
+            [
+                new PlanCatalogVersionOptions
+                {
+                    Version = 1, EffectiveFrom = DateTimeOffset.MinValue, FreeAllowance = 1_000_000_000,
+                    ProMultiplier = 1_000m, MaxMultiplier = 1_000m, UltraMultiplier = 1_000m,
+                },
+            ],
+        };
+        Assert.Empty(PlanCatalog.Validate(options));
+
+        var version = new PlanCatalog(options).VersionAt(_jan2025);
+
+        Assert.Equal((1_000_000_000L, 1_000_000_000_000L, 1_000_000_000_000_000L, 1_000_000_000_000_000_000L), (version.Free, version.Pro, version.Max, version.Ultra));
+        Assert.Equal(SpaceRulesOptions.MaxCustomAllowanceLimit, version.Ultra);
     }
 
     [Fact]

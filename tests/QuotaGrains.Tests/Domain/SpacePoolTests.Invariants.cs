@@ -209,11 +209,14 @@ public sealed partial class SpacePoolTests
             }
             else if (action < 96)
             {
-                // A hold that does not exist, or that is closed.
-                var closed = Pool.ClosedHolds.All().Select(h => h.Id).FirstOrDefault();
-                var outcome = Commit(op, closed ?? "nothing", null, "owner");
+                // A hold that does not exist, or that is closed (expired, or settled).
+                var closed = Pool.ClosedHolds.All().FirstOrDefault();
+                var outcome = Commit(op, closed.Id ?? "nothing", null, "owner");
                 Assert.False(outcome.Result.Succeeded);
-                Assert.Contains(outcome.Result.Rejection!.Code, new[] { RejectionCode.HoldNotFound, RejectionCode.HoldExpired });
+                var expected = closed.Id is null ? RejectionCode.HoldNotFound
+                    : closed.Value ? RejectionCode.HoldExpired
+                    : RejectionCode.ItemAlreadySettled;
+                Assert.Equal(expected, outcome.Result.Rejection!.Code);
                 Assert.Equal(before, Snap());
             }
 

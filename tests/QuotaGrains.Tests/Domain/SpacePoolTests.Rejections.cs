@@ -193,7 +193,6 @@ public sealed partial class SpacePoolTests
         AssertRejected(RejectionCode.HoldNotFound, () => Refund("f1", "no-such-hold"));
         AssertRejected(RejectionCode.HoldNotFound, () => Commit("c2", "mine"));
         AssertRejected(RejectionCode.HoldNotFound, () => Refund("f2", "mine", [0], "admin"));
-        AssertRejected(RejectionCode.HoldNotFound, () => Commit("c3", "done", null, "member"));
 
         Ok(Commit("c4", "mine", null, "member"));
     }
@@ -252,6 +251,55 @@ public sealed partial class SpacePoolTests
 
         Assert.Equal(HoldItemStatus.Pending, State.Holds["r1"].Items[0]);
         Assert.Equal(4, State.Held);
+        Assert.Equal(4, State.Used);
+    }
+
+    [Fact]
+    public void Settling_a_fully_settled_hold_again_is_item_already_settled_and_a_retry_replays()
+    {
+        CreateTeamSpace();
+        Ok(Reserve("committed", Recolor, 2));
+        var commit = Ok(Commit("commit", "committed"));
+        Ok(Reserve("refunded", Recolor, 2));
+        Ok(Refund("refund", "refunded"));
+        Ok(Reserve("mixed", Recolor, 2));
+        Ok(Commit("mixed-commit", "mixed", [0]));
+        Ok(Refund("mixed-refund", "mixed", [1]));
+        Assert.Empty(State.Holds);
+
+        // New operations on a closed hold, whole or by item, commit after commit, refund after commit, commit after
+        // refund: the items are already settled. Nothing changes.
+        var again = AssertRejected(RejectionCode.ItemAlreadySettled, () => Commit("commit-2", "committed"));
+        Assert.Equal("committed", again.HoldId);
+        Assert.Equal("Hold 'committed' is already settled: every item was committed or refunded.", again.Rejection!.Message);
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Refund("refund-after-commit", "committed"));
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Commit("commit-item", "committed", [1]));
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Commit("commit-after-refund", "refunded"));
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Refund("refund-2", "refunded", [0]));
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Commit("commit-mixed", "mixed"));
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Refund("refund-mixed", "mixed", [0, 1]));
+
+        // The same operation again is a retry: its first outcome, nothing charged twice.
+        var retry = Commit("commit", "committed");
+        Assert.Equal(commit with { Replayed = true }, retry.Result);
+        Assert.Empty(retry.Events);
+        Assert.Equal((12L, 0L), (State.Used, State.Held));
+    }
+
+    [Fact]
+    public void A_settled_hold_the_Space_no_longer_remembers_is_hold_not_found()
+    {
+        CreateTeamSpace();
+        Ok(Reserve("r1", Recolor));
+        Ok(Commit("c1", "r1"));
+        AssertRejected(RejectionCode.ItemAlreadySettled, () => Commit("c2", "r1"));
+
+        // Past the retention window the Space has forgotten the closed hold: it can no longer tell it from none.
+        AdvanceTo(T0 + QuotaRules.Default.Spaces.OperationIdRetention + TimeSpan.FromMinutes(1));
+        Assert.Equal(0, Pool.ClosedHolds.Count);
+
+        var forgotten = AssertRejected(RejectionCode.HoldNotFound, () => Commit("c3", "r1"));
+        Assert.Equal("r1", forgotten.HoldId);
         Assert.Equal(4, State.Used);
     }
 

@@ -1,3 +1,6 @@
+using QuotaGrains.Domain.Options;
+using QuotaGrains.Domain.Plans;
+using QuotaGrains.Domain.Pricing;
 using QuotaGrains.Domain.Spaces;
 
 namespace QuotaGrains.Tests.Domain;
@@ -270,6 +273,43 @@ public sealed partial class SpacePoolTests
     }
 
     [Fact]
+    public void A_removed_member_still_settles_the_holds_they_opened_and_nobody_elses()
+    {
+        CreateTeamSpace();
+        Ok(Reserve("m1", Recolor, 3, "member"));
+        Ok(Reserve("m2", Shadows, 1, "member"));
+        Ok(Reserve("m3", Shadows, 2, "member"));
+        Ok(Reserve("a1", Shadows, 1, "admin"));
+        Ok(RemoveMember("remove", "owner", "member"));
+        Assert.False(State.Members.ContainsKey("member"));
+
+        // Nobody else settles the removed member's holds, and the removed member settles nobody else's.
+        AssertRejected(RejectionCode.HoldNotFound, () => Commit("c-other", "m1", [0], "admin"));
+        AssertRejected(RejectionCode.HoldNotFound, () => Refund("f-other", "m1", null, "owner"));
+        AssertRejected(RejectionCode.HoldNotFound, () => Commit("c-theirs", "a1", null, "member"));
+        AssertRejected(RejectionCode.HoldNotFound, () => Refund("f-theirs", "a1", null, "member"));
+
+        Assert.Equal(
+            new SettleResult { HoldId = "m1", CommittedCredits = 8, ItemsSettled = 2, ItemsPending = 1 },
+            Ok(Commit("m1-commit", "m1", [0, 2], "member")));
+        Assert.Equal(
+            new SettleResult { HoldId = "m1", RefundedCredits = 4, ItemsSettled = 1, ItemsPending = 0 },
+            Ok(Refund("m1-refund", "m1", [1], "member")));
+        Assert.Equal(
+            new SettleResult { HoldId = "m2", RefundedCredits = 1, ItemsSettled = 1, ItemsPending = 0 },
+            Ok(Refund("m2-refund", "m2", null, "member")));
+        Assert.Equal((8L, 3L), (State.Used, State.Held));
+        Assert.Equal(new UsageTotals(8, 2), State.CurrentUsage.ByMember["member"]);
+
+        // A removed member still cannot reserve; the hold nobody settles expires as any other.
+        AssertRejected(RejectionCode.NotAMember, () => Reserve("m4", Shadows, 1, "member"));
+        var expired = AdvanceTo(T0 + Ttl);
+        Assert.Equal(["a1", "m3"], expired.OfType<HoldExpired>().Select(x => x.HoldId).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal((8L, 0L), (State.Used, State.Held));
+        AssertInvariant();
+    }
+
+    [Fact]
     public void Usage_thresholds_are_crossed_once_per_cycle()
     {
         Ok(Create(PlanTier.Free));
@@ -311,6 +351,70 @@ public sealed partial class SpacePoolTests
         Assert.Equal([50, 80, 100, 50, 80, 100], State.Notifications.Select(n => n.Percent).ToArray());
         Assert.All(State.Notifications, n => Assert.Equal("space-1", n.SpaceId));
         Assert.Equal(6, Journal.OfType<UsageThresholdCrossed>().Count());
+    }
+
+    /// <summary>Allowances where percent × allowance or used × 100 does not fit a long: just above long.MaxValue / 100
+    /// (a Space there used to cross 50, 80 and 100 % with its first credit), 10^17, and the largest accepted.</summary>
+    public static TheoryData<long> HugeAllowances => new()
+    {
+        (long.MaxValue / 100) + 1,
+        100_000_000_000_000_000,
+        SpaceRulesOptions.MaxCustomAllowanceLimit,
+    };
+
+    [Theory]
+    [MemberData(nameof(HugeAllowances))]
+    public void A_first_credit_of_a_huge_allowance_crosses_no_threshold(long allowance)
+    {
+        var pool = HugePool(allowance, used: 0);
+
+        Assert.True(pool.Reserve("owner", new ReserveRequest("r1", Shadows), T0).Result.Succeeded);
+        var commit = pool.Commit("owner", new SettleRequest("c1", "r1"), T0);
+
+        Assert.IsType<HoldCommitted>(Assert.Single(commit.Events));
+        Assert.Empty(pool.State.CurrentUsage.ThresholdsCrossed);
+    }
+
+    [Theory]
+    [MemberData(nameof(HugeAllowances))]
+    public void Usage_thresholds_of_a_huge_allowance_are_crossed_at_the_exact_credit(long allowance)
+    {
+        // The first used amount at or above half the allowance: ⌈allowance / 2⌉.
+        var half = (allowance / 2) + (allowance % 2);
+        var pool = HugePool(allowance, used: half - 2);
+        Assert.True(pool.Reserve("owner", new ReserveRequest("r1", Shadows, 2), T0).Result.Succeeded);
+
+        var below = pool.Commit("owner", new SettleRequest("c1", "r1", [0]), T0);
+        var at = pool.Commit("owner", new SettleRequest("c2", "r1", [1]), T0);
+
+        Assert.IsType<HoldCommitted>(Assert.Single(below.Events));
+        Assert.Equal(new UsageThresholdCrossed(pool.State.Sequence, T0, 50, half, allowance), at.Events[1]);
+        Assert.Equal(2, at.Events.Count);
+
+        // 80 % with the credit before the last; 100 % only with the last one.
+        var full = HugePool(allowance, used: allowance - 2);
+        Assert.True(full.Reserve("owner", new ReserveRequest("r1", Shadows, 2), T0).Result.Succeeded);
+
+        var almost = full.Commit("owner", new SettleRequest("c1", "r1", [0]), T0);
+        var last = full.Commit("owner", new SettleRequest("c2", "r1", [1]), T0);
+
+        Assert.Equal([50, 80], almost.Events.OfType<UsageThresholdCrossed>().Select(t => t.Percent).ToArray());
+        Assert.Equal(new UsageThresholdCrossed(full.State.Sequence, T0, 100, allowance, allowance), Assert.Single(last.Events.OfType<UsageThresholdCrossed>()));
+        Assert.Equal((allowance, 0L), (full.State.Used, full.State.Held));
+    }
+
+    /// <summary>An Enterprise Space of <paramref name="allowance"/> credits (the options at their limit) whose cycle has
+    /// used <paramref name="used"/>: a legacy Space merged into one pool, the one way to get there without spending it.</summary>
+    private static SpacePool HugePool(long allowance, long used)
+    {
+        var rules = new QuotaRules(PriceBook.Default, PlanCatalog.Default, new SpaceRulesOptions { MaxCustomAllowance = SpaceRulesOptions.MaxCustomAllowanceLimit });
+        var pool = new SpacePool("space-1", new SpaceState(), rules);
+        var created = pool.Create(new CreateSpaceRequest("create-1", "owner", PlanTier.Enterprise, CustomAllowance: allowance), T0).Result;
+        Assert.True(created.Succeeded, created.Rejection?.ToString());
+        pool.State.LegacyPools = new LegacyPools { ImageAllowance = allowance, ImageUsed = used };
+        Assert.Single(pool.MigrateLegacyPools(T0));
+        Assert.Equal((allowance, used), (pool.State.Allowance, pool.State.Used));
+        return pool;
     }
 
     [Fact]

@@ -7,7 +7,7 @@ using Orleans.Configuration;
 namespace QuotaGrains.Tests.Storage;
 
 /// <summary>The real engine host (<c>QuotaGrains.Silo</c>) as a separate process, so that it can be killed with
-/// SIGKILL like a crashed server.</summary>
+/// SIGKILL like a crashed server, or run until it exits by itself.</summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
     private const string ClusterId = "process-test";
@@ -39,26 +39,20 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <paramref name="settings"/> are more configuration keys (e.g. <c>Quota:Journal:SnapshotInterval</c>).</summary>
     public static async Task<SiloProcess> StartAsync(string connectionString, string serviceId, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var siloDll = SiloAssemblyPath();
         var gatewayPort = FreePort();
-        var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
+        var environment = new Dictionary<string, string>
         {
-            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            ["Quota__Storage__Kind"] = "azure",
+            ["Quota__Storage__ConnectionString"] = connectionString,
+            ["Quota__Silo__ServiceId"] = serviceId,
+            ["Quota__Silo__ClusterId"] = ClusterId,
         };
-        info.Environment["Quota__Storage__Kind"] = "azure";
-        info.Environment["Quota__Storage__ConnectionString"] = connectionString;
-        info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
-        info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
-        info.Environment["Quota__Silo__ServiceId"] = serviceId;
-        info.Environment["Quota__Silo__ClusterId"] = ClusterId;
-        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
-            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
+
+        var info = StartInfo(gatewayPort, environment);
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("The silo did not start.");
         var silo = new SiloProcess(process, gatewayPort);
@@ -89,6 +83,27 @@ public sealed class SiloProcess : IAsyncDisposable
         var host = builder.Build();
         await host.StartAsync();
         return host;
+    }
+
+    /// <summary>Runs the silo with <paramref name="environment"/> (and free ports) until it exits by itself, at most
+    /// <paramref name="timeout"/> (then it is killed and this throws): its exit code, standard output and standard error.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        using var process = Process.Start(StartInfo(FreePort(), environment)) ?? throw new InvalidOperationException("The silo did not start.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"The silo did not exit within {timeout}:\n{await output}\n{await error}");
+        }
+
+        return (process.ExitCode, await output, await error);
     }
 
     /// <summary>SIGKILL: no deactivation, no snapshot, no flush of anything.</summary>
@@ -123,6 +138,29 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             _ready.TrySetResult();
         }
+    }
+
+    /// <summary>The silo built beside these tests on free ports (the gateway on <paramref name="gatewayPort"/>), output
+    /// redirected, with <paramref name="environment"/> as its settings.</summary>
+    private static ProcessStartInfo StartInfo(int gatewayPort, IReadOnlyDictionary<string, string> environment)
+    {
+        var siloDll = SiloAssemblyPath();
+        var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
+        {
+            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
+        info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        return info;
     }
 
     /// <summary>The silo built beside these tests, in the same configuration.</summary>

@@ -1,0 +1,30 @@
+using QuotaGrains.Tests.Storage;
+
+namespace QuotaGrains.Tests.Hosting;
+
+/// <summary>The real silo process, started with settings its options validators refuse.</summary>
+public sealed class SiloStartupTests
+{
+    [Fact]
+    public async Task A_refused_configuration_exits_with_EX_CONFIG_and_names_every_bad_setting_on_stderr()
+    {
+        var (exitCode, output, error) = await SiloProcess.RunToExitAsync(
+            new Dictionary<string, string>
+            {
+                ["Quota__Spaces__HoldTimeToLive"] = "-00:01:00",
+                ["Quota__Spaces__MaxCustomAllowance"] = "1000000000000000001",
+                ["Quota__Storage__Kind"] = "bogus",
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 78, $"exit code {exitCode}\nstdout:\n{output}\nstderr:\n{error}");
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal("QuotaGrains did not start: its configuration is invalid.", lines[0]);
+        Assert.Contains("Quota:Spaces: HoldTimeToLive must be positive.", lines);
+        Assert.Contains("Quota:Spaces: MaxCustomAllowance must be between 1 and 1,000,000,000,000,000,000 (10^18).", lines);
+        Assert.Contains("Quota:Storage: Kind 'bogus' is not supported; use 'memory' or 'azure'.", lines);
+        Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ready.", output, StringComparison.Ordinal);
+    }
+}
