@@ -47,7 +47,7 @@ public interface IQuotaClient
     /// <summary>The Space's pool now, or <c>null</c> if there is no such Space.</summary>
     Task<SpaceBalance?> GetBalanceAsync(string spaceId, CancellationToken cancellationToken = default);
 
-    Task<IReadOnlyList<CycleUsage>> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<CycleUsage>?> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default);
 

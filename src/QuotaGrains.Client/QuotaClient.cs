@@ -77,7 +77,7 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
     public Task<SpaceBalance?> GetBalanceAsync(string spaceId, CancellationToken cancellationToken = default) =>
         InvokeAsync(() => Space(spaceId).GetBalanceAsync(), cancellationToken);
 
-    public Task<IReadOnlyList<CycleUsage>> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<CycleUsage>?> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default) =>
         InvokeAsync(() => Space(spaceId).GetUsageAsync(), cancellationToken);
 
     public Task<LedgerPage> GetLedgerAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken = default)

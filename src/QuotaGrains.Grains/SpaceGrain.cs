@@ -242,10 +242,10 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         return Task.FromResult(members);
     }
 
-    public Task<IReadOnlyList<CycleUsage>> GetUsageAsync()
+    public Task<IReadOnlyList<CycleUsage>?> GetUsageAsync()
     {
         var view = ReadView(out _);
-        return Task.FromResult(view.Usage());
+        return Task.FromResult(view.State.Created ? view.Usage() : null);
     }
 
     public Task<IReadOnlyList<UsageNotification>> GetNotificationsAsync()

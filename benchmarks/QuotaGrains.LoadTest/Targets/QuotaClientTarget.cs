@@ -89,7 +89,7 @@ public abstract class QuotaClientTarget : IQuotaTarget
             return default;
         }
 
-        var usage = await Quota.GetUsageAsync(space.Id);
+        var usage = await Quota.GetUsageAsync(space.Id) ?? throw new InvalidOperationException("no such Space");
         var generations = usage.Count > 0 ? usage[0].Generations : 0;
         return new PoolView(true, balance.Allowance, balance.Used, balance.Held, balance.OpenHolds, generations);
     }

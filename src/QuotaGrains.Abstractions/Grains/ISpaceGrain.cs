@@ -39,9 +39,9 @@ public interface ISpaceGrain : IGrainWithStringKey
     [Alias("GetMembers"), AlwaysInterleave]
     Task<IReadOnlyList<SpaceMember>> GetMembersAsync();
 
-    /// <summary>The current cycle first, then past cycles, newest first.</summary>
+    /// <summary>The current cycle first, then past cycles, newest first; <c>null</c> if no such Space.</summary>
     [Alias("GetUsage"), AlwaysInterleave]
-    Task<IReadOnlyList<CycleUsage>> GetUsageAsync();
+    Task<IReadOnlyList<CycleUsage>?> GetUsageAsync();
 
     /// <summary>The Space's ledger: every event as an entry, by time range (e.g. a cycle), paged by sequence.</summary>
     [Alias("GetLedger"), AlwaysInterleave]

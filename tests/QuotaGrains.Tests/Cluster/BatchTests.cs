@@ -66,7 +66,7 @@ public sealed class BatchTests(QuotaClusterFixture fixture)
         var final = await fixture.BalanceAsync(spaceId);
         final.AssertPool(500, used: 20, held: 0);
         Assert.Equal(0, final.OpenHolds);
-        var usage = (await fixture.Space(spaceId).GetUsageAsync())[0];
+        var usage = (await fixture.Space(spaceId).GetUsageAsync())![0];
         Assert.Equal((20L, 5L), (usage.Credits, usage.Generations));
 
         var closed = await user.CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), hold, [5]));
@@ -154,6 +154,6 @@ public sealed class BatchTests(QuotaClusterFixture fixture)
         var balance = await fixture.BalanceAsync(spaceId);
         balance.AssertPool(100, used: 0, held: 0);
         Assert.Equal(0, balance.OpenHolds);
-        Assert.Equal(0, (await fixture.Space(spaceId).GetUsageAsync())[0].Generations);
+        Assert.Equal(0, (await fixture.Space(spaceId).GetUsageAsync())![0].Generations);
     }
 }

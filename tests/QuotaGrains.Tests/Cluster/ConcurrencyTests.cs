@@ -180,7 +180,7 @@ public sealed class ConcurrencyTests(QuotaClusterFixture fixture)
         Assert.Equal(0, after.OpenHolds);
 
         // The usage page agrees, member by member.
-        var usage = (await fixture.Quota.GetUsageAsync(spaceId))[0];
+        var usage = (await fixture.Quota.GetUsageAsync(spaceId))![0];
         Assert.Equal(committed, usage.Credits);
         foreach (var (user, credits) in committedByUser)
         {

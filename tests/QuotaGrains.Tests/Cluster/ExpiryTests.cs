@@ -33,7 +33,7 @@ public sealed class ExpiryTests(QuotaClusterFixture fixture)
         Assert.Equal(hold.HoldId, commit.HoldId);
         Assert.Equal(RejectionCode.HoldExpired, refund.Rejection?.Code);
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 0, held: 0);
-        Assert.Equal(0, (await fixture.Space(spaceId).GetUsageAsync())[0].Generations);
+        Assert.Equal(0, (await fixture.Space(spaceId).GetUsageAsync())![0].Generations);
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class ExpiryTests(QuotaClusterFixture fixture)
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 4, held: 0);
         var late = await user.CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), batch.HoldId!, [2]));
         Assert.Equal(RejectionCode.HoldExpired, late.Rejection?.Code);
-        var usage = (await fixture.Space(spaceId).GetUsageAsync())[0];
+        var usage = (await fixture.Space(spaceId).GetUsageAsync())![0];
         Assert.Equal((4L, 1L), (usage.Credits, usage.Generations));
     }
 

@@ -98,7 +98,7 @@ public sealed class IdempotencyTests(QuotaClusterFixture fixture)
         Assert.Equal(8, restFirst.CommittedCredits);
         Assert.Equal(restFirst with { Replayed = true }, restRetry);
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 16, held: 0);
-        var usage = (await fixture.Space(spaceId).GetUsageAsync())[0];
+        var usage = (await fixture.Space(spaceId).GetUsageAsync())![0];
         Assert.Equal((16L, 4L), (usage.Credits, usage.Generations));
     }
 

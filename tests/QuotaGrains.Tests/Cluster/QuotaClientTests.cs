@@ -79,7 +79,7 @@ public sealed class QuotaClientTests(QuotaClusterFixture fixture)
         Assert.Equal(8, run.Reservation.Credits);
         Assert.Equal(8, heldDuring);
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 8, held: 0);
-        Assert.Equal(new UsageTotals(8, 1), (await Quota.GetUsageAsync(spaceId))[0].ByMember[owner]);
+        Assert.Equal(new UsageTotals(8, 1), (await Quota.GetUsageAsync(spaceId))![0].ByMember[owner]);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class QuotaClientTests(QuotaClusterFixture fixture)
         var balance = await fixture.BalanceAsync(spaceId);
         balance.AssertPool(500, used: 0, held: 0);
         Assert.Equal(0, balance.OpenHolds);
-        Assert.Equal(0, (await Quota.GetUsageAsync(spaceId))[0].Generations);
+        Assert.Equal(0, (await Quota.GetUsageAsync(spaceId))![0].Generations);
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class QuotaClientTests(QuotaClusterFixture fixture)
         var balance = await fixture.BalanceAsync(spaceId);
         balance.AssertPool(500, used: 8, held: 0);
         Assert.Equal(0, balance.OpenHolds);
-        var usage = (await Quota.GetUsageAsync(spaceId))[0];
+        var usage = (await Quota.GetUsageAsync(spaceId))![0];
         Assert.Equal((8L, 2L), (usage.Credits, usage.Generations));
     }
 
@@ -186,7 +186,7 @@ public sealed class QuotaClientTests(QuotaClusterFixture fixture)
         var balance = await fixture.BalanceAsync(spaceId);
         balance.AssertPool(100, used: 0, held: 0);
         Assert.Equal(0, balance.OpenHolds);
-        Assert.Equal(0, (await Quota.GetUsageAsync(spaceId))[0].Generations);
+        Assert.Equal(0, (await Quota.GetUsageAsync(spaceId))![0].Generations);
     }
 
     [Fact]
@@ -355,6 +355,7 @@ public sealed class QuotaClientTests(QuotaClusterFixture fixture)
         var spaceId = QuotaClusterFixture.NewId("space");
 
         Assert.Null(await Quota.GetBalanceAsync(spaceId));
+        Assert.Null(await Quota.GetUsageAsync(spaceId));
         Assert.True((await Quota.CreateSpaceAsync(spaceId, new CreateSpaceRequest(QuotaClusterFixture.NewId("op"), owner, PlanTier.Enterprise, CustomAllowance: 777))).Succeeded);
         Assert.True((await Quota.AddMemberAsync(spaceId, new AddMemberRequest(QuotaClusterFixture.NewId("op"), owner, member, SpaceRole.Admin))).Succeeded);
         Assert.Equal([new UserSpace(spaceId, SpaceRole.Admin)], await Quota.GetUserSpacesAsync(member));

@@ -226,7 +226,7 @@ public sealed class SpaceGrainTests(QuotaClusterFixture fixture)
         Assert.Equal(anchor.AddMonths(2), renewed.NextRenewal);
 
         // The finished cycle is kept for the usage page, newest first after the current one.
-        var usage = await fixture.Space(spaceId).GetUsageAsync();
+        var usage = await fixture.Space(spaceId).GetUsageAsync() ?? throw new InvalidOperationException("no such Space");
         Assert.Equal(2, usage.Count);
         Assert.Equal((start.NextRenewal, anchor.AddMonths(2), 500L, 0L, 0L), (usage[0].CycleStart, usage[0].CycleEnd, usage[0].Allowance, usage[0].Credits, usage[0].Generations));
         Assert.Equal((anchor, start.NextRenewal, 1_500L, 12L, 3L), (usage[1].CycleStart, usage[1].CycleEnd, usage[1].Allowance, usage[1].Credits, usage[1].Generations));
@@ -374,7 +374,7 @@ public sealed class SpaceGrainTests(QuotaClusterFixture fixture)
         var committed = await fixture.User(owner).CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), hold.HoldId!));
         Assert.Equal(20, committed.CommittedCredits);
         (await fixture.BalanceAsync(spaceId)).AssertPool(100, used: 20, held: 0);
-        var usage = await fixture.Space(spaceId).GetUsageAsync();
+        var usage = await fixture.Space(spaceId).GetUsageAsync() ?? throw new InvalidOperationException("no such Space");
         Assert.Equal((20L, 1L), (usage[0].Credits, usage[0].Generations));
         Assert.Equal((40L, 2L), (usage[1].Credits, usage[1].Generations));
     }
@@ -394,6 +394,8 @@ public sealed class SpaceGrainTests(QuotaClusterFixture fixture)
         Assert.Equal(RejectionCode.SpaceNotFound, plan.Rejection?.Code);
         Assert.Equal(RejectionCode.SpaceNotFound, reserve.Rejection?.Code);
         Assert.Null(await space.GetBalanceAsync());
+        Assert.Null(await space.GetUsageAsync());
+        Assert.Empty(await space.GetMembersAsync());
         Assert.Empty(await fixture.User(user).GetSpacesAsync());
     }
 }

@@ -26,7 +26,7 @@ public sealed class UsageAndNotificationTests(QuotaClusterFixture fixture)
         await user.ReserveAsync(spaceId, new ReserveRequest(QuotaClusterFixture.NewId("hold"), BackgroundRemoval)); // free: not usage
 
         var balance = await fixture.BalanceAsync(spaceId);
-        var usage = await fixture.Space(spaceId).GetUsageAsync();
+        var usage = await fixture.Space(spaceId).GetUsageAsync() ?? throw new InvalidOperationException("no such Space");
 
         balance.AssertPool(500, used: 56, held: 2);
         var current = Assert.Single(usage);
@@ -54,7 +54,7 @@ public sealed class UsageAndNotificationTests(QuotaClusterFixture fixture)
         await fixture.SpendAsync(owner, spaceId, new GenerationSpec("Recolor"));
         await fixture.SpendAsync(owner, spaceId, new GenerationSpec("RECOLOR"));
 
-        var usage = (await fixture.Space(spaceId).GetUsageAsync())[0];
+        var usage = (await fixture.Space(spaceId).GetUsageAsync())![0];
         Assert.Equal(new Dictionary<string, UsageTotals> { ["recolor"] = new(8, 2) }, usage.ByFeature);
     }
 
@@ -94,7 +94,7 @@ public sealed class UsageAndNotificationTests(QuotaClusterFixture fixture)
                 new UsageNotification(spaceId, cycleStart, 100, 100, 100, at100),
             ],
             notifications);
-        Assert.Equal([50, 80, 100], (await space.GetUsageAsync())[0].ThresholdsCrossed);
+        Assert.Equal([50, 80, 100], (await space.GetUsageAsync())![0].ThresholdsCrossed);
         (await fixture.BalanceAsync(spaceId)).AssertPool(100, used: 100, held: 0);
     }
 
@@ -112,7 +112,7 @@ public sealed class UsageAndNotificationTests(QuotaClusterFixture fixture)
         Assert.Equal(
             [new UsageNotification(spaceId, cycleStart, 50, 84, 100, at), new UsageNotification(spaceId, cycleStart, 80, 84, 100, at)],
             await fixture.Space(spaceId).GetNotificationsAsync());
-        Assert.Equal([50, 80], (await fixture.Space(spaceId).GetUsageAsync())[0].ThresholdsCrossed);
+        Assert.Equal([50, 80], (await fixture.Space(spaceId).GetUsageAsync())![0].ThresholdsCrossed);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class UsageAndNotificationTests(QuotaClusterFixture fixture)
         Assert.Equal(
             [new UsageNotification(spaceId, first.CycleStart, 50, 60, 100, firstAt), new UsageNotification(spaceId, renewed.CycleStart, 50, 60, 100, secondAt)],
             await fixture.Space(spaceId).GetNotificationsAsync());
-        var usage = await fixture.Space(spaceId).GetUsageAsync();
+        var usage = await fixture.Space(spaceId).GetUsageAsync() ?? throw new InvalidOperationException("no such Space");
         Assert.Equal(2, usage.Count);
         Assert.Equal((renewed.CycleStart, 60L, 3L), (usage[0].CycleStart, usage[0].Credits, usage[0].Generations));
         Assert.Equal((first.CycleStart, first.NextRenewal, 60L, 3L), (usage[1].CycleStart, usage[1].CycleEnd, usage[1].Credits, usage[1].Generations));

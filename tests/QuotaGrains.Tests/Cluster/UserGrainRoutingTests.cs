@@ -15,7 +15,7 @@ public sealed class UserGrainRoutingTests(QuotaClusterFixture fixture)
         var hold = await fixture.ReserveOkAsync(owner, spaceId, Recolor, 2);
         await fixture.SpendAsync(owner, spaceId, VirtualModelHd);
         var before = await fixture.BalanceAsync(spaceId);
-        var usageBefore = (await fixture.Space(spaceId).GetUsageAsync())[0];
+        var usageBefore = (await fixture.Space(spaceId).GetUsageAsync())![0];
 
         var reserve = await fixture.User(stranger).ReserveAsync(spaceId, new ReserveRequest(QuotaClusterFixture.NewId("hold"), Shadows));
         var commit = await fixture.User(stranger).CommitAsync(spaceId, new SettleRequest(QuotaClusterFixture.NewId("op"), hold.HoldId!));
@@ -29,7 +29,7 @@ public sealed class UserGrainRoutingTests(QuotaClusterFixture fixture)
         var after = await fixture.BalanceAsync(spaceId);
         after.AssertPool(500, used: 8, held: 8);
         Assert.Equal(before with { AsOf = after.AsOf }, after);
-        var usageAfter = (await fixture.Space(spaceId).GetUsageAsync())[0];
+        var usageAfter = (await fixture.Space(spaceId).GetUsageAsync())![0];
         Assert.Equal((usageBefore.Credits, usageBefore.Generations), (usageAfter.Credits, usageAfter.Generations));
         Assert.Equal(usageBefore.ByMember, usageAfter.ByMember);
         Assert.False(usageAfter.ByMember.ContainsKey(stranger));
@@ -121,7 +121,7 @@ public sealed class UserGrainRoutingTests(QuotaClusterFixture fixture)
         var balance = await fixture.BalanceAsync(spaceId);
         balance.AssertPool(500, used: 8, held: 0);
         Assert.Equal((0, 1), (balance.OpenHolds, balance.Members));
-        Assert.Equal(new UsageTotals(8, 2), (await fixture.Quota.GetUsageAsync(spaceId))[0].ByMember[member]);
+        Assert.Equal(new UsageTotals(8, 2), (await fixture.Quota.GetUsageAsync(spaceId))![0].ByMember[member]);
 
         // A removed member still cannot reserve.
         await using var again = await fixture.Quota.ReserveAsync(member, spaceId, Shadows);
@@ -179,7 +179,7 @@ public sealed class UserGrainRoutingTests(QuotaClusterFixture fixture)
 
         Assert.Equal(3, committed.CommittedCredits);
         Assert.Equal([new UserSpace(spaceId, SpaceRole.Admin)], await fixture.User(late).GetSpacesAsync());
-        Assert.Equal(new UsageTotals(3, 3), (await fixture.Space(spaceId).GetUsageAsync())[0].ByMember[late]);
+        Assert.Equal(new UsageTotals(3, 3), (await fixture.Space(spaceId).GetUsageAsync())![0].ByMember[late]);
     }
 
     [Theory]

@@ -106,7 +106,7 @@ public sealed class EagerRenewalTests(RenewalClusterFixture fixture) : IClassFix
 
         // Committed after the renewal, the carried hold is charged to the new cycle; the old cycle keeps its 100.
         Assert.Equal(16, (await user.CommitAsync(spaceId, new SettleRequest(RenewalTestExtensions.NewId("c"), open.HoldId!))).CommittedCredits);
-        var usage = await fixture.Space(spaceId).GetUsageAsync();
+        var usage = await fixture.Space(spaceId).GetUsageAsync() ?? throw new InvalidOperationException("no such Space");
         Assert.Equal((16L, 100L), (usage[0].Credits, usage[1].Credits));
         (await fixture.BalanceAsync(spaceId)).AssertPool(500, used: 16, held: 0);
     }

@@ -60,7 +60,7 @@ public sealed class DurableReadTests : IAsyncLifetime
         await _store.Waiting.WaitAsync(TimeSpan.FromSeconds(10));
 
         var during = await Quota.GetBalanceAsync(spaceId);
-        var usage = await Quota.GetUsageAsync(spaceId);
+        var usage = await Quota.GetUsageAsync(spaceId) ?? throw new InvalidOperationException("no such Space");
         Assert.Equal((8L, 4L, 1), (during!.Used, during.Held, during.OpenHolds));
         Assert.Equal((8L, 2L), (usage[0].Credits, usage[0].Generations));
 
