@@ -60,9 +60,9 @@ public sealed class JournalOptions
     /// recovering at once. Unbounded, 50 Spaces each downloading a 4 MB tail made Azurite reset the connections.</summary>
     public int MaxRecoveryReadsInFlight { get; set; } = 4;
 
-    /// <summary>Attempts per recovery read before the Spaces waiting on it fail (default 5), with
+    /// <summary>Attempts per recovery read before the Spaces waiting on it fail (default 4), with
     /// <see cref="RecoveryRetryDelay"/> doubling between them.</summary>
-    public int RecoveryReadAttempts { get; set; } = 5;
+    public int RecoveryReadAttempts { get; set; } = 4;
 
     /// <summary>The first pause before a recovery read is tried again (default 200 ms; it doubles, up to 5 s).</summary>
     public TimeSpan RecoveryRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
