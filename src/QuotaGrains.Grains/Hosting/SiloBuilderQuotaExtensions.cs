@@ -12,6 +12,7 @@ using QuotaGrains.Domain.Spaces;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
+using QuotaGrains.Grains.Boundary;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
@@ -102,6 +103,16 @@ public static class SiloBuilderQuotaExtensions
             services.TryAddSingleton<ILedgerStore, MemoryLedgerStore>();
         }
 
+        // Nothing but our own types leaves a client-facing grain (DESIGN.md, Errors): storage failures are typed where
+        // they arise (grain state is loaded during activation, which no call filter sees), and every call's other
+        // failures at the grain's boundary.
+        if (!string.IsNullOrWhiteSpace(storage.ProviderName))
+        {
+            FailClosedGrainStorage.Decorate(services, storage.ProviderName);
+        }
+
+        builder.AddIncomingGrainCallFilter<GrainBoundaryFilter>();
+
         // Eager renewals: the renewal index, its reminder-driven clock, reminders on the same storage.
         builder.AddQuotaRenewals(storage);
 
@@ -139,7 +150,8 @@ public static class SiloBuilderQuotaExtensions
         Bound(tableOptions.Retry);
 
         services.TryAddSingleton<IJournalStore>(sp => new AzureAppendBlobJournalStore(
-            new BlobServiceClient(connectionString, blobOptions).GetBlobContainerClient(sp.GetRequiredService<IOptions<JournalOptions>>().Value.Container)));
+            new BlobServiceClient(connectionString, blobOptions).GetBlobContainerClient(sp.GetRequiredService<IOptions<JournalOptions>>().Value.Container),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AzureAppendBlobJournalStore>>()));
         services.TryAddSingleton<ILedgerStore>(_ => new AzureTableLedgerStore(
             new TableServiceClient(connectionString, tableOptions).GetTableClient(storage.LedgerTable)));
         builder.AddAzureTableGrainStorage(storage.ProviderName, options => options.Configure<IServiceProvider>((o, sp) =>
