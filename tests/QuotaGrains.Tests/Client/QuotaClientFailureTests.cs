@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime.Messaging;
+using QuotaGrains.Client;
+
+namespace QuotaGrains.Tests.Client;
+
+/// <summary>What the client makes of the failures the Orleans client raises: every "outcome unknown" is retried with
+/// the same request and ends as <see cref="QuotaUnavailableException"/>; bad input and the caller's own cancellation
+/// are the caller's; a call in flight when a gateway connection is lost ends at once.</summary>
+public sealed class QuotaClientFailureTests : IDisposable
+{
+    private readonly FakeSpace _space = new();
+    private readonly ServiceProvider _services;
+
+    public QuotaClientFailureTests()
+    {
+        _services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
+            .AddSingleton(FakeGrainFactory.Create(_space))
+            .AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero)
+            .BuildServiceProvider();
+    }
+
+    private IQuotaClient Quota => _services.GetRequiredService<IQuotaClient>();
+
+    public void Dispose() => _services.Dispose();
+
+    public static TheoryData<Exception> OutcomeUnknown() =>
+    [
+        new TimeoutException("Response did not arrive on time in 00:00:10 for message: Request ..."),
+        new SiloUnavailableException("The target silo became unavailable for message: Request ..."),
+        new ConnectionFailedException("There are no available gateways."),
+        new GatewayTooBusyException(),
+        new OrleansException("Error from storage provider AzureTableGrainStorage.space during ReadStateAsync"),
+        new TaskCanceledException("A task was canceled."),
+        new TypeLoadException("Unable to load Azure.RequestFailedException, Azure.Core"),
+        new QuotaUnavailableException("Space 's' could not make its changes durable."),
+    ];
+
+    [Theory]
+    [MemberData(nameof(OutcomeUnknown))]
+    public async Task An_unknown_outcome_is_retried_then_thrown_as_QuotaUnavailableException(Exception failure)
+    {
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(failure));
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(failure));
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(failure));
+
+        var thrown = await Assert.ThrowsAsync<QuotaUnavailableException>(() => Quota.GetBalanceAsync("space"));
+
+        Assert.Equal(3, _space.Calls);
+        Assert.Null(thrown.InnerException);
+        if (failure is QuotaUnavailableException)
+        {
+            Assert.Same(failure, thrown);
+        }
+        else
+        {
+            Assert.Contains($"{failure.GetType().FullName}: {failure.Message}", thrown.Message);
+        }
+    }
+
+    [Fact]
+    public async Task A_retry_that_succeeds_returns_its_result()
+    {
+        var balance = Balance();
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
+        _space.Outcomes.Enqueue(() => Task.FromResult<SpaceBalance?>(balance));
+
+        Assert.Same(balance, await Quota.GetBalanceAsync("space"));
+        Assert.Equal(2, _space.Calls);
+    }
+
+    [Fact]
+    public async Task Bad_input_is_thrown_as_it_is_without_a_retry()
+    {
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new ArgumentException("PageSize must be 1..1000.", "query")));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Quota.GetBalanceAsync("space"));
+        Assert.Equal(1, _space.Calls);
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_stays_OperationCanceledException()
+    {
+        using var cancellation = new CancellationTokenSource();
+        _space.Outcomes.Enqueue(() =>
+        {
+            cancellation.Cancel();
+            return Task.FromException<SpaceBalance?>(new TimeoutException("late"));
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Quota.GetBalanceAsync("space", cancellation.Token));
+        Assert.Equal(1, _space.Calls);
+    }
+
+    [Fact]
+    public async Task A_call_in_flight_when_a_gateway_connection_is_lost_ends_at_once_and_is_retried()
+    {
+        var observer = _services.GetServices<IClusterConnectionStatusObserver>().Single();
+        var balance = Balance();
+        var unanswered = new TaskCompletionSource<SpaceBalance?>();
+        _space.Outcomes.Enqueue(() => unanswered.Task);
+        _space.Outcomes.Enqueue(() => Task.FromResult<SpaceBalance?>(balance));
+        observer.NotifyGatewayCountChanged(1, 0, connectionRecovered: false);
+
+        var call = Quota.GetBalanceAsync("space");
+        Assert.False(call.IsCompleted);
+        observer.NotifyGatewayCountChanged(0, 1, connectionRecovered: false);
+
+        Assert.Same(balance, await call.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(2, _space.Calls);
+    }
+
+    [Fact]
+    public async Task Calls_of_a_process_without_gateway_connections_are_not_watched()
+    {
+        // A silo's co-hosted client: nothing reports gateways, and a loss report (none comes) would not end its calls.
+        var observer = _services.GetServices<IClusterConnectionStatusObserver>().Single();
+        var unanswered = new TaskCompletionSource<SpaceBalance?>();
+        _space.Outcomes.Enqueue(() => unanswered.Task);
+
+        var call = Quota.GetBalanceAsync("space");
+        observer.NotifyClusterConnectionLost();
+        await Task.Delay(50);
+
+        Assert.False(call.IsCompleted);
+        unanswered.SetResult(null);
+        Assert.Null(await call);
+    }
+
+    private static SpaceBalance Balance() =>
+        new("space", PlanTier.Pro, null, 500, 0, 0, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1, 0, 1, DateTimeOffset.UnixEpoch);
+
+    /// <summary>An <see cref="ISpaceGrain"/> whose calls answer with the outcomes queued, in order.</summary>
+    public sealed class FakeSpace
+    {
+        private int _calls;
+
+        public ConcurrentQueue<Func<Task<SpaceBalance?>>> Outcomes { get; } = new();
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task<SpaceBalance?> NextAsync()
+        {
+            Interlocked.Increment(ref _calls);
+            return Outcomes.TryDequeue(out var next) ? next() : throw new InvalidOperationException("No outcome queued.");
+        }
+    }
+
+    /// <summary>An <see cref="IGrainFactory"/> (and the Space grain it hands out) standing for the Orleans client; a
+    /// <see cref="DispatchProxy"/>, which cannot be sealed.</summary>
+    public class FakeGrainFactory : DispatchProxy
+    {
+        private FakeSpace _space = null!;
+
+        public static IGrainFactory Create(FakeSpace space)
+        {
+            var factory = Create<IGrainFactory, FakeGrainFactory>();
+            ((FakeGrainFactory)(object)factory)._space = space;
+            return factory;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod is { Name: nameof(IGrainFactory.GetGrain), ReturnType: var type } && type == typeof(ISpaceGrain)
+                ? FakeSpaceGrain.Create(_space)
+                : throw new NotSupportedException(targetMethod?.ToString());
+    }
+
+    public class FakeSpaceGrain : DispatchProxy
+    {
+        private FakeSpace _space = null!;
+
+        public static ISpaceGrain Create(FakeSpace space)
+        {
+            var grain = Create<ISpaceGrain, FakeSpaceGrain>();
+            ((FakeSpaceGrain)(object)grain)._space = space;
+            return grain;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod?.Name == nameof(ISpaceGrain.GetBalanceAsync) ? _space.NextAsync() : throw new NotSupportedException(targetMethod?.ToString());
+    }
+}
