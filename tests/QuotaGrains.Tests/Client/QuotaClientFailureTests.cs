@@ -132,15 +132,35 @@ public sealed class QuotaClientFailureTests : IDisposable
         Assert.Null(await call);
     }
 
+    [Fact]
+    public async Task A_settle_that_failed_is_sent_again_with_the_same_operation_id()
+    {
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
+        await using var hold = await Quota.ReserveAsync("user", "space", new GenerationSpec("recolor"), operationId: "h");
+
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => hold.CommitAsync());
+        var committed = await hold.CommitAsync();
+        var refunded = await hold.RefundAsync();
+
+        Assert.True(committed.Succeeded);
+        Assert.Equal(["h:c1", "h:c1", "h:c1", "h:c1", "h:r2"], _space.Settles);
+        Assert.Equal(0, refunded.ItemsPending);
+    }
+
     private static SpaceBalance Balance() =>
         new("space", PlanTier.Pro, null, 500, 0, 0, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1, 0, 1, DateTimeOffset.UnixEpoch);
 
-    /// <summary>An <see cref="ISpaceGrain"/> whose calls answer with the outcomes queued, in order.</summary>
+    /// <summary>The engine as the fakes below see it: balance reads answer with the outcomes queued, in order (so do
+    /// settles, once their operation id is recorded); a reserve holds one item.</summary>
     public sealed class FakeSpace
     {
         private int _calls;
 
         public ConcurrentQueue<Func<Task<SpaceBalance?>>> Outcomes { get; } = new();
+
+        public ConcurrentQueue<string> Settles { get; } = new();
 
         public int Calls => Volatile.Read(ref _calls);
 
@@ -148,6 +168,20 @@ public sealed class QuotaClientFailureTests : IDisposable
         {
             Interlocked.Increment(ref _calls);
             return Outcomes.TryDequeue(out var next) ? next() : throw new InvalidOperationException("No outcome queued.");
+        }
+
+        public Task<ReserveResult> ReserveAsync(ReserveRequest request) =>
+            Task.FromResult(new ReserveResult { HoldId = request.OperationId, Items = 1, UnitCredits = 4, Credits = 4 });
+
+        public async Task<SettleResult> SettleAsync(SettleRequest request)
+        {
+            Settles.Enqueue(request.OperationId);
+            if (Outcomes.TryDequeue(out var next))
+            {
+                await next();
+            }
+
+            return new SettleResult { HoldId = request.HoldId, ItemsSettled = 1, ItemsPending = 0 };
         }
     }
 
@@ -165,9 +199,29 @@ public sealed class QuotaClientFailureTests : IDisposable
         }
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod is { Name: nameof(IGrainFactory.GetGrain), ReturnType: var type } && type == typeof(ISpaceGrain)
-                ? FakeSpaceGrain.Create(_space)
-                : throw new NotSupportedException(targetMethod?.ToString());
+            targetMethod is not { Name: nameof(IGrainFactory.GetGrain), ReturnType: var type } ? throw new NotSupportedException(targetMethod?.ToString())
+            : type == typeof(ISpaceGrain) ? FakeSpaceGrain.Create(_space)
+            : type == typeof(IUserGrain) ? FakeUserGrain.Create(_space)
+            : throw new NotSupportedException(targetMethod.ToString());
+    }
+
+    public class FakeUserGrain : DispatchProxy
+    {
+        private FakeSpace _space = null!;
+
+        public static IUserGrain Create(FakeSpace space)
+        {
+            var grain = Create<IUserGrain, FakeUserGrain>();
+            ((FakeUserGrain)(object)grain)._space = space;
+            return grain;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
+        {
+            nameof(IUserGrain.ReserveAsync) => _space.ReserveAsync((ReserveRequest)args![1]!),
+            nameof(IUserGrain.CommitAsync) or nameof(IUserGrain.RefundAsync) => _space.SettleAsync((SettleRequest)args![1]!),
+            _ => throw new NotSupportedException(targetMethod?.ToString()),
+        };
     }
 
     public class FakeSpaceGrain : DispatchProxy
