@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Boundary;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains;
@@ -8,7 +10,8 @@ namespace QuotaGrains.Grains;
 /// <summary>
 /// Routes a user's spending to the Space grain, refusing users who are not members without touching the Space.
 /// Reentrant: routing only reads, so a user's calls interleave (a batch of holds is not serialized here).
-/// The Space remains the authority: it checks membership again on every reserve.
+/// The Space remains the authority: it checks membership again on every reserve. Its state is loaded and written through
+/// <see cref="FailClosedGrainStorage"/>: a storage failure reaches the caller as <see cref="QuotaUnavailableException"/>.
 /// </summary>
 [Reentrant]
 public sealed class UserGrain : Grain, IUserGrain
@@ -17,11 +20,13 @@ public sealed class UserGrain : Grain, IUserGrain
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Dictionary<string, ISpaceGrain> _spaces = new(StringComparer.Ordinal);
     private readonly int _maxIdLength;
+    private readonly ILogger<UserGrain> _logger;
 
-    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules)
+    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules, ILogger<UserGrain> logger)
     {
         _storage = stateFactory.Create<UserState>(grainContext, new StateConfiguration("user", storageOptions.Value.ProviderName));
         _maxIdLength = rules.Spaces.MaxIdLength;
+        _logger = logger;
     }
 
     private string UserId => this.GetPrimaryKeyString();
@@ -85,7 +90,8 @@ public sealed class UserGrain : Grain, IUserGrain
             _spaces[spaceId] = space = GrainFactory.GetGrain<ISpaceGrain>(spaceId);
         }
 
-        return call(space);
+        // The Space types its own failures; those of the call to it (a timeout, its silo lost, a rejection) are typed here.
+        return GrainBoundary.GuardAsync(call(space), "Routing to Space", spaceId, _logger);
     }
 
     private string? CheckId(string? value, string name) =>

@@ -11,7 +11,7 @@ namespace QuotaGrains.Grains.Boundary;
 /// ETag conflict (<see cref="InconsistentStateException"/>), which Orleans and the grains act on.
 /// </summary>
 /// <remarks>
-/// Grain state is loaded while a grain activates, before any call filter: when that load fails, Orleans rejects the
+/// Grain state is loaded while a grain activates, before the grain is called: when that load fails, Orleans rejects the
 /// calls waiting for the activation with the load's exception (<c>ActivationData</c>: the activation fails,
 /// <c>RejectAllQueuedMessages</c> sends its exception back), and the state bridge (<c>StateStorageBridge.OnError</c>)
 /// wraps whatever is not an <see cref="OrleansException"/>, with the storage SDK's exception inside. A
@@ -29,7 +29,7 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
         {
             await inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken);
         }
-        catch (Exception exception) when (IsToType(exception, cancellationToken))
+        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
         {
             throw Unavailable(exception, "read", stateName, grainId);
         }
@@ -44,7 +44,7 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
         {
             await inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken);
         }
-        catch (Exception exception) when (IsToType(exception, cancellationToken))
+        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
         {
             throw Unavailable(exception, "written", stateName, grainId);
         }
@@ -59,7 +59,7 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
         {
             await inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken);
         }
-        catch (Exception exception) when (IsToType(exception, cancellationToken))
+        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
         {
             throw Unavailable(exception, "cleared", stateName, grainId);
         }
@@ -79,11 +79,6 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
         services.AddKeyedSingleton<IGrainStorage>(name, (sp, key) => new FailClosedGrainStorage(
             name, (IGrainStorage)factory(sp, key), sp.GetRequiredService<ILogger<FailClosedGrainStorage>>()));
     }
-
-    /// <summary>Everything but an ETag conflict, what is typed already, and the grain's own cancellation.</summary>
-    private static bool IsToType(Exception exception, CancellationToken cancellationToken) =>
-        exception is not (InconsistentStateException or QuotaUnavailableException)
-        && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
     private QuotaUnavailableException Unavailable(Exception exception, string done, string stateName, GrainId grainId)
     {

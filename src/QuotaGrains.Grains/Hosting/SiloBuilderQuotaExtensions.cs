@@ -103,21 +103,24 @@ public static class SiloBuilderQuotaExtensions
             services.TryAddSingleton<ILedgerStore, MemoryLedgerStore>();
         }
 
-        // Nothing but our own types leaves a client-facing grain (DESIGN.md, Errors): storage failures are typed where
-        // they arise (grain state is loaded during activation, which no call filter sees), and every call's other
-        // failures at the grain's boundary.
+        // Nothing but our own types leaves a client-facing grain (DESIGN.md, Errors; GrainBoundary): storage failures are
+        // typed where they arise, for whatever store stands behind each (grain state is loaded while a grain activates,
+        // and the journal read, where Orleans hands the failure to the callers as it is).
         if (!string.IsNullOrWhiteSpace(storage.ProviderName))
         {
             FailClosedGrainStorage.Decorate(services, storage.ProviderName);
         }
 
-        builder.AddIncomingGrainCallFilter<GrainBoundaryFilter>();
+        if (services.Any(s => s.ServiceType == typeof(ILedgerStore)))
+        {
+            StorageFailure.Decorate<ILedgerStore>(services, (sp, inner) => new FailClosedLedgerStore(inner, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FailClosedLedgerStore>>()));
+        }
 
         // Eager renewals: the renewal index, its reminder-driven clock, reminders on the same storage.
         builder.AddQuotaRenewals(storage);
 
         services.TryAddSingleton(sp => new SpaceJournal(
-            sp.GetRequiredService<IJournalStore>(),
+            new FailClosedJournalStore(sp.GetRequiredService<IJournalStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FailClosedJournalStore>>()),
             JournalLifecycle.StreamName(sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILocalSiloDetails>()),
             sp.GetRequiredService<IOptions<JournalOptions>>(),
             sp.GetRequiredService<QuotaInstruments>(),
@@ -150,8 +153,7 @@ public static class SiloBuilderQuotaExtensions
         Bound(tableOptions.Retry);
 
         services.TryAddSingleton<IJournalStore>(sp => new AzureAppendBlobJournalStore(
-            new BlobServiceClient(connectionString, blobOptions).GetBlobContainerClient(sp.GetRequiredService<IOptions<JournalOptions>>().Value.Container),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AzureAppendBlobJournalStore>>()));
+            new BlobServiceClient(connectionString, blobOptions).GetBlobContainerClient(sp.GetRequiredService<IOptions<JournalOptions>>().Value.Container)));
         services.TryAddSingleton<ILedgerStore>(_ => new AzureTableLedgerStore(
             new TableServiceClient(connectionString, tableOptions).GetTableClient(storage.LedgerTable)));
         builder.AddAzureTableGrainStorage(storage.ProviderName, options => options.Configure<IServiceProvider>((o, sp) =>

@@ -3,17 +3,11 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
-using Microsoft.Extensions.Logging;
-using QuotaGrains.Grains.Diagnostics;
 
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>Journal segments as Azure append blobs, appended with <c>IfAppendPositionEqual</c>.</summary>
-/// <remarks>Reads and listings that fail throw <see cref="QuotaUnavailableException"/> naming the cause (logged here in
-/// full): a Space recovers from them while it activates, where no call filter sees its exception and Orleans hands it
-/// to every caller waiting for the activation (the storage SDK's exception, which a client without the SDK cannot
-/// read).</remarks>
-public sealed class AzureAppendBlobJournalStore(BlobContainerClient container, ILogger<AzureAppendBlobJournalStore> logger) : IJournalStore
+public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) : IJournalStore
 {
     private int _containerReady;
 
@@ -83,10 +77,6 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container, I
             // No such segment, or nothing after the offset.
             return [];
         }
-        catch (Exception e) when (!IsCancellation(e, cancellationToken))
-        {
-            throw Unavailable(e, "reading", segment);
-        }
     }
 
     public async Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
@@ -103,10 +93,6 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container, I
         {
             return [];
         }
-        catch (Exception e) when (!IsCancellation(e, cancellationToken))
-        {
-            throw Unavailable(e, "listing", prefix);
-        }
 
         names.Sort(StringComparer.Ordinal);
         return names;
@@ -114,13 +100,4 @@ public sealed class AzureAppendBlobJournalStore(BlobContainerClient container, I
 
     public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) =>
         container.GetAppendBlobClient(segment).DeleteIfExistsAsync(cancellationToken: cancellationToken);
-
-    private static bool IsCancellation(Exception exception, CancellationToken cancellationToken) =>
-        exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
-
-    private QuotaUnavailableException Unavailable(Exception exception, string operation, string segment)
-    {
-        QuotaLog.JournalReadFailed(logger, exception, operation, segment);
-        return new QuotaUnavailableException($"The journal could not be read ({operation} '{segment}'); the outcome is unknown.", exception);
-    }
 }

@@ -17,7 +17,7 @@ public sealed class AppendBlobJournalStoreTests(AzuriteFixture fixture)
     [Fact]
     public async Task An_append_short_of_its_offset_writes_nothing_and_says_it_came_too_early()
     {
-        var store = new AzureAppendBlobJournalStore(NewContainer(), NullLogger<AzureAppendBlobJournalStore>.Instance);
+        var store = new AzureAppendBlobJournalStore(NewContainer());
         const string Segment = "stream/00000000";
         await store.CreateSegmentAsync(Segment, CancellationToken.None);
 
@@ -32,7 +32,7 @@ public sealed class AppendBlobJournalStoreTests(AzuriteFixture fixture)
     [Fact]
     public async Task Pipelined_blocks_all_land_in_order_and_every_waiter_hears_durable()
     {
-        var store = new AzureAppendBlobJournalStore(NewContainer(), NullLogger<AzureAppendBlobJournalStore>.Instance);
+        var store = new AzureAppendBlobJournalStore(NewContainer());
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var instruments = new QuotaInstruments(services.GetRequiredService<IMeterFactory>());
         var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxAppendsInFlight = 16, MaxRecordsPerBlock = 4 });
