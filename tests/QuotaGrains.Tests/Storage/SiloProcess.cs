@@ -8,6 +8,9 @@ namespace QuotaGrains.Tests.Storage;
 /// SIGKILL like a crashed server.</summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
+    /// <summary>The cluster id every silo process runs with (a client needs it to connect).</summary>
+    public const string ClusterId = "kill-test";
+
     private readonly Process _process;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _output = [];
@@ -48,7 +51,7 @@ public sealed class SiloProcess : IAsyncDisposable
         info.Environment["Quota__Silo__SiloPort"] = FreePort().ToString();
         info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
         info.Environment["Quota__Silo__ServiceId"] = serviceId;
-        info.Environment["Quota__Silo__ClusterId"] = "kill-test";
+        info.Environment["Quota__Silo__ClusterId"] = ClusterId;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("The silo did not start.");
