@@ -14,12 +14,11 @@ public sealed class QuotaClientOptions
     /// Orleans client (default 10 s, against Orleans' 30 s): it sets that client's
     /// <c>ClientMessagingOptions.ResponseTimeout</c>. A call in flight when its gateway connection closes (its silo
     /// died) does not wait for it: it ends at once (<see cref="GatewayLossSignal"/>). This bounds the calls whose answer
-    /// is lost while the connection stays open (a silo's host gone silent). It stays above the engine's own ways of
-    /// failing closed, so that those arrive with their cause rather than as a timeout: Orleans answers the calls
-    /// waiting for an activation that failed (its storage is down) 5 s after the failure, and a journal append gives
-    /// up after <c>Quota:Journal:AppendTimeout</c> (5 s). A call that is only slow (a Space recovering after a crash)
-    /// also ends then and is retried with the same operation id, which the engine answers once. No effect in a silo:
-    /// its co-hosted client uses the silo's own messaging options.</summary>
+    /// is lost while the connection stays open (a silo's host gone silent, a message lost between silos). A call that
+    /// is only slow ends then too and is retried with the same operation id, which the engine answers once: 10 s leaves
+    /// room for the multi-second stalls of a saturated machine and for the engine's own fail-closed answers (a journal
+    /// append gives up after <c>Quota:Journal:AppendTimeout</c>, 5 s), which name their cause. No effect in a silo: its
+    /// co-hosted client uses the silo's own messaging options.</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest operation id a caller may supply (default 96): the client derives commit and refund
