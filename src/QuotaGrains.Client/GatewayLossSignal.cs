@@ -20,9 +20,12 @@ internal sealed class GatewayLossSignal : IClusterConnectionStatusObserver
     private CancellationTokenSource _current = new();
     private volatile bool _watching;
 
-    /// <summary>Cancelled when a gateway connection open at the time is lost; <see cref="CancellationToken.None"/> while
-    /// this process has no gateway connection reported (a silo's co-hosted client).</summary>
-    public CancellationToken Token => _watching ? Volatile.Read(ref _current).Token : CancellationToken.None;
+    /// <summary>True once a gateway connection was reported: this process reaches the engine through an Orleans client
+    /// (a silo's co-hosted client never does).</summary>
+    public bool Watching => _watching;
+
+    /// <summary>Cancelled when a gateway connection open at the time is lost.</summary>
+    public CancellationToken Token => Volatile.Read(ref _current).Token;
 
     public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
     {

@@ -157,12 +157,11 @@ public sealed partial class QuotaClient : IQuotaClient
     {
         cancellationToken.ThrowIfCancellationRequested();
         var delay = _options.RetryDelay;
-        Func<Task<T>> attempt = () => WatchAsync(call);
         for (var number = 1; ; number++)
         {
             try
             {
-                return await _gate.RunAsync(attempt, cancellationToken);
+                return await _gate.RunAsync(_gatewayLoss.Watching ? Watched(call, _gatewayLoss) : call, cancellationToken);
             }
             catch (Exception exception) when (IsOutcomeUnknown(exception, cancellationToken))
             {
@@ -180,26 +179,27 @@ public sealed partial class QuotaClient : IQuotaClient
         }
     }
 
-    /// <summary>One attempt. If a gateway connection is lost while it is in flight, it ends at once with an unknown
-    /// outcome (<see cref="GatewayLossSignal"/>); the call itself is left to Orleans, which ends it at its response
-    /// timeout.</summary>
-    private Task<T> WatchAsync<T>(Func<Task<T>> call)
+    /// <summary>An attempt that ends at once with an unknown outcome if a gateway connection is lost while it is in flight
+    /// (<see cref="GatewayLossSignal"/>), releasing its place in the gate; the call itself is left to Orleans, which ends
+    /// it at its response timeout. Only a process with an Orleans client watches (nothing is added to a silo's calls).</summary>
+    private static Func<Task<T>> Watched<T>(Func<Task<T>> call, GatewayLossSignal gatewayLoss) => () =>
     {
-        var lost = _gatewayLoss.Token;
+        // Taken as the call is sent: a loss reported from then on ends it.
+        var lost = gatewayLoss.Token;
         var task = call();
-        return !lost.CanBeCanceled || task.IsCompleted ? task : AbandonOnLossAsync(task, lost);
+        return task.IsCompleted ? task : AbandonOnLossAsync(task, lost);
+    };
 
-        static async Task<T> AbandonOnLossAsync(Task<T> task, CancellationToken lost)
+    private static async Task<T> AbandonOnLossAsync<T>(Task<T> task, CancellationToken lost)
+    {
+        try
         {
-            try
-            {
-                return await task.WaitAsync(lost);
-            }
-            catch (OperationCanceledException) when (lost.IsCancellationRequested && !task.IsCompleted)
-            {
-                _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                throw new QuotaUnavailableException("The connection to a silo of the quota engine was lost while the call was in flight; the outcome is unknown. Retry with the same operation id.");
-            }
+            return await task.WaitAsync(lost);
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested && !task.IsCompleted)
+        {
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new QuotaUnavailableException("The connection to a silo of the quota engine was lost while the call was in flight; the outcome is unknown. Retry with the same operation id.");
         }
     }
 
