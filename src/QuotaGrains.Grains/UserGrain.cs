@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Storage;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Boundary;
+using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains;
@@ -21,6 +23,7 @@ public sealed class UserGrain : Grain, IUserGrain
     private readonly Dictionary<string, ISpaceGrain> _spaces = new(StringComparer.Ordinal);
     private readonly int _maxIdLength;
     private readonly ILogger<UserGrain> _logger;
+    private string? _userId;
 
     public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules, ILogger<UserGrain> logger)
     {
@@ -29,16 +32,25 @@ public sealed class UserGrain : Grain, IUserGrain
         _logger = logger;
     }
 
-    private string UserId => this.GetPrimaryKeyString();
+    /// <summary>Read once: Orleans decodes a grain's string key anew on every read.</summary>
+    private string UserId => _userId ??= this.GetPrimaryKeyString();
 
+    // The Space types its own failures; those of the call to it (a timeout, its silo lost, a rejection) are typed here.
+    // No closure per call: this is the path of every debit.
     public Task<ReserveResult> ReserveAsync(string spaceId, ReserveRequest request) =>
-        RouteAsync(spaceId, ReserveResult.Rejected, space => space.ReserveAsync(UserId, request));
+        Refuse(spaceId) is { } rejection
+            ? Task.FromResult(ReserveResult.Rejected(rejection))
+            : GrainBoundary.GuardAsync(Space(spaceId).ReserveAsync(UserId, request), "Routing to Space", spaceId, _logger);
 
     public Task<SettleResult> CommitAsync(string spaceId, SettleRequest request) =>
-        RouteAsync(spaceId, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.CommitAsync(UserId, request));
+        Refuse(spaceId) is { } rejection
+            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
+            : GrainBoundary.GuardAsync(Space(spaceId).CommitAsync(UserId, request), "Routing to Space", spaceId, _logger);
 
     public Task<SettleResult> RefundAsync(string spaceId, SettleRequest request) =>
-        RouteAsync(spaceId, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.RefundAsync(UserId, request));
+        Refuse(spaceId) is { } rejection
+            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
+            : GrainBoundary.GuardAsync(Space(spaceId).RefundAsync(UserId, request), "Routing to Space", spaceId, _logger);
 
     public Task<IReadOnlyList<UserSpace>> GetSpacesAsync()
     {
@@ -64,41 +76,65 @@ public sealed class UserGrain : Grain, IUserGrain
             _storage.State.Spaces[spaceId] = new UserMembership(role, spaceVersion);
             await _storage.WriteStateAsync();
         }
+        catch (Exception exception) when (exception is QuotaUnavailableException or InconsistentStateException)
+        {
+            // Memory now holds a membership that may not be stored (and a retried notice of the same version would be
+            // skipped), or another activation wrote (ETag conflict): reload from storage. A conflict's exception is the
+            // storage provider's, with the SDK's inside: typed here.
+            QuotaLog.MembershipWriteFailed(_logger, exception, UserId, spaceId);
+            DeactivateOnIdle();
+            throw exception as QuotaUnavailableException
+                ?? new QuotaUnavailableException($"User '{UserId}': the membership of Space '{spaceId}' could not be recorded; the outcome is unknown.", exception);
+        }
         finally
         {
             _writeLock.Release();
         }
     }
 
-    private Task<TResult> RouteAsync<TResult>(string spaceId, Func<Rejection, TResult> reject, Func<ISpaceGrain, Task<TResult>> call)
-        where TResult : OperationResult
+    /// <summary>Why this user's request for <paramref name="spaceId"/> is not routed, or null.</summary>
+    private Rejection? Refuse(string spaceId)
     {
         // Malformed ids are invalid requests (as the Space would say), not a membership question.
         if ((CheckId(spaceId, "SpaceId") ?? CheckId(UserId, "UserId")) is { } invalid)
         {
-            return Task.FromResult(reject(new Rejection(RejectionCode.InvalidRequest, invalid)));
+            return new Rejection(RejectionCode.InvalidRequest, invalid);
         }
 
-        if (!_storage.State.Spaces.TryGetValue(spaceId, out var membership) || membership.Role is null)
-        {
-            return Task.FromResult(reject(new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.")));
-        }
+        return _storage.State.Spaces.TryGetValue(spaceId, out var membership) && membership.Role is not null
+            ? null
+            : new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.");
+    }
 
-        // References are cached next to the memberships: resolving one costs more than the call's routing.
+    /// <summary>References are cached next to the memberships: resolving one costs more than the call's routing.</summary>
+    private ISpaceGrain Space(string spaceId)
+    {
         if (!_spaces.TryGetValue(spaceId, out var space))
         {
             _spaces[spaceId] = space = GrainFactory.GetGrain<ISpaceGrain>(spaceId);
         }
 
-        // The Space types its own failures; those of the call to it (a timeout, its silo lost, a rejection) are typed here.
-        return GrainBoundary.GuardAsync(call(space), "Routing to Space", spaceId, _logger);
+        return space;
     }
 
     private string? CheckId(string? value, string name) =>
         string.IsNullOrWhiteSpace(value) ? $"{name} is empty."
         : value.Length > _maxIdLength ? $"{name} is longer than {_maxIdLength} characters."
-        : value.Any(char.IsControl) ? $"{name} contains a control character."
+        : ContainsControl(value) ? $"{name} contains a control character."
         : null;
+
+    private static bool ContainsControl(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }
