@@ -23,47 +23,20 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         ReadStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "read", stateName, grainId);
-        }
-    }
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken, e => Unavailable(e, "read", stateName, grainId));
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         WriteStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "written", stateName, grainId);
-        }
-    }
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken, e => Unavailable(e, "written", stateName, grainId));
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         ClearStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "cleared", stateName, grainId);
-        }
-    }
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken), cancellationToken, e => Unavailable(e, "cleared", stateName, grainId));
 
     /// <summary>The provider's own start (Azure Table creates its table), which Orleans would have run had it not been wrapped.</summary>
     public void Participate(ISiloLifecycle lifecycle) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);

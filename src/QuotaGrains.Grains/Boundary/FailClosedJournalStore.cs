@@ -15,29 +15,11 @@ internal sealed class FailClosedJournalStore(IJournalStore inner, ILogger<FailCl
     public Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken) =>
         inner.AppendAsync(segment, expectedOffset, block, cancellationToken);
 
-    public async Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await inner.ReadAsync(segment, offset, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "reading", segment);
-        }
-    }
+    public Task<byte[]> ReadAsync(string segment, long offset, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.ReadAsync(segment, offset, cancellationToken), cancellationToken, e => Unavailable(e, "reading", segment));
 
-    public async Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await inner.ListSegmentsAsync(prefix, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "listing", prefix);
-        }
-    }
+    public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.ListSegmentsAsync(prefix, cancellationToken), cancellationToken, e => Unavailable(e, "listing", prefix));
 
     public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) => inner.DeleteSegmentAsync(segment, cancellationToken);
 

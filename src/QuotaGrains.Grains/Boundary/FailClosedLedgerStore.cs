@@ -9,29 +9,11 @@ namespace QuotaGrains.Grains.Boundary;
 /// (<see cref="ISpaceGrain.GetLedgerAsync"/>) is a Table query; its exception would otherwise reach the caller.</summary>
 internal sealed class FailClosedLedgerStore(ILedgerStore inner, ILogger<FailClosedLedgerStore> logger) : ILedgerStore
 {
-    public async Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await inner.WriteAsync(spaceId, pages, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "written", spaceId);
-        }
-    }
+    public Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.WriteAsync(spaceId, pages, cancellationToken), cancellationToken, e => Unavailable(e, "written", spaceId));
 
-    public async Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await inner.QueryAsync(spaceId, query, cancellationToken);
-        }
-        catch (Exception exception) when (StorageFailure.IsToType(exception, cancellationToken))
-        {
-            throw Unavailable(exception, "read", spaceId);
-        }
-    }
+    public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.QueryAsync(spaceId, query, cancellationToken), cancellationToken, e => Unavailable(e, "read", spaceId));
 
     private QuotaUnavailableException Unavailable(Exception exception, string done, string spaceId)
     {

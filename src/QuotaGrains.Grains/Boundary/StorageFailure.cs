@@ -12,6 +12,33 @@ internal static class StorageFailure
         exception is not (QuotaUnavailableException or InconsistentStateException)
         && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
+    /// <summary>Runs a store's <paramref name="operation"/>; a failure to type becomes <paramref name="unavailable"/>'s
+    /// exception (which logs it).</summary>
+    public static async Task RunAsync(Func<Task> operation, CancellationToken cancellationToken, Func<Exception, QuotaUnavailableException> unavailable)
+    {
+        try
+        {
+            await operation();
+        }
+        catch (Exception exception) when (IsToType(exception, cancellationToken))
+        {
+            throw unavailable(exception);
+        }
+    }
+
+    /// <inheritdoc cref="RunAsync(Func{Task}, CancellationToken, Func{Exception, QuotaUnavailableException})"/>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken, Func<Exception, QuotaUnavailableException> unavailable)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception exception) when (IsToType(exception, cancellationToken))
+        {
+            throw unavailable(exception);
+        }
+    }
+
     /// <summary>Replaces the last registration of <typeparamref name="TService"/> by <paramref name="decorate"/> applied
     /// to what it registered (same lifetime).</summary>
     public static void Decorate<TService>(IServiceCollection services, Func<IServiceProvider, TService, TService> decorate)

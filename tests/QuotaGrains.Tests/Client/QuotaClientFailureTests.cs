@@ -20,7 +20,7 @@ public sealed class QuotaClientFailureTests : IDisposable
         _services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
-            .AddSingleton(FakeGrainFactory.Create(_space))
+            .AddSingleton(Fake.GrainFactory(_space))
             .AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero)
             .BuildServiceProvider();
     }
@@ -185,57 +185,37 @@ public sealed class QuotaClientFailureTests : IDisposable
         }
     }
 
-    /// <summary>An <see cref="IGrainFactory"/> (and the Space grain it hands out) standing for the Orleans client; a
-    /// <see cref="DispatchProxy"/>, which cannot be sealed.</summary>
-    public class FakeGrainFactory : DispatchProxy
+    /// <summary>Stands for the Orleans client: an <see cref="IGrainFactory"/> handing out a user and a Space grain that
+    /// answer as <see cref="FakeSpace"/> says. A <see cref="DispatchProxy"/>, which cannot be sealed.</summary>
+    public class Fake : DispatchProxy
     {
-        private FakeSpace _space = null!;
+        private Func<MethodInfo, object?[], object?> _answer = null!;
 
-        public static IGrainFactory Create(FakeSpace space)
+        public static IGrainFactory GrainFactory(FakeSpace space)
         {
-            var factory = Create<IGrainFactory, FakeGrainFactory>();
-            ((FakeGrainFactory)(object)factory)._space = space;
-            return factory;
+            var user = Of<IUserGrain>((method, args) => method.Name switch
+            {
+                nameof(IUserGrain.ReserveAsync) => space.ReserveAsync((ReserveRequest)args[1]!),
+                nameof(IUserGrain.CommitAsync) or nameof(IUserGrain.RefundAsync) => space.SettleAsync((SettleRequest)args[1]!),
+                _ => throw new NotSupportedException(method.ToString()),
+            });
+            var spaceGrain = Of<ISpaceGrain>((method, _) =>
+                method.Name == nameof(ISpaceGrain.GetBalanceAsync) ? space.NextAsync() : throw new NotSupportedException(method.ToString()));
+            return Of<IGrainFactory>((method, _) =>
+                method.Name != nameof(IGrainFactory.GetGrain) ? throw new NotSupportedException(method.ToString())
+                : method.ReturnType == typeof(ISpaceGrain) ? spaceGrain
+                : method.ReturnType == typeof(IUserGrain) ? user
+                : throw new NotSupportedException(method.ToString()));
         }
 
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod is not { Name: nameof(IGrainFactory.GetGrain), ReturnType: var type } ? throw new NotSupportedException(targetMethod?.ToString())
-            : type == typeof(ISpaceGrain) ? FakeSpaceGrain.Create(_space)
-            : type == typeof(IUserGrain) ? FakeUserGrain.Create(_space)
-            : throw new NotSupportedException(targetMethod.ToString());
-    }
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => _answer(targetMethod!, args ?? []);
 
-    public class FakeUserGrain : DispatchProxy
-    {
-        private FakeSpace _space = null!;
-
-        public static IUserGrain Create(FakeSpace space)
+        private static T Of<T>(Func<MethodInfo, object?[], object?> answer)
+            where T : class
         {
-            var grain = Create<IUserGrain, FakeUserGrain>();
-            ((FakeUserGrain)(object)grain)._space = space;
-            return grain;
+            var proxy = Create<T, Fake>();
+            ((Fake)(object)proxy)._answer = answer;
+            return proxy;
         }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
-        {
-            nameof(IUserGrain.ReserveAsync) => _space.ReserveAsync((ReserveRequest)args![1]!),
-            nameof(IUserGrain.CommitAsync) or nameof(IUserGrain.RefundAsync) => _space.SettleAsync((SettleRequest)args![1]!),
-            _ => throw new NotSupportedException(targetMethod?.ToString()),
-        };
-    }
-
-    public class FakeSpaceGrain : DispatchProxy
-    {
-        private FakeSpace _space = null!;
-
-        public static ISpaceGrain Create(FakeSpace space)
-        {
-            var grain = Create<ISpaceGrain, FakeSpaceGrain>();
-            ((FakeSpaceGrain)(object)grain)._space = space;
-            return grain;
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod?.Name == nameof(ISpaceGrain.GetBalanceAsync) ? _space.NextAsync() : throw new NotSupportedException(targetMethod?.ToString());
     }
 }

@@ -13,16 +13,11 @@ namespace QuotaGrains.Tests.Storage;
 public sealed class ClientOutageProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Answer = TimeSpan.FromSeconds(30);
-    private readonly string _data = Path.Combine(Path.GetTempPath(), QuotaClusterFixture.NewId("azurite"));
     private Azurite _azurite = null!;
 
-    public async Task InitializeAsync() => _azurite = await Azurite.StartAsync(_data);
+    public async Task InitializeAsync() => _azurite = await Azurite.StartOnDiskAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _azurite.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public async Task DisposeAsync() => await _azurite.DisposeAsync();
 
     [Fact]
     public void The_probe_is_a_client_without_Azure()

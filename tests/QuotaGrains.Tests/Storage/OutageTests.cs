@@ -7,16 +7,11 @@ namespace QuotaGrains.Tests.Storage;
 /// Azurite back on the same data the engine serves again without a restart, and nothing acknowledged is lost.</summary>
 public sealed class OutageTests : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), QuotaClusterFixture.NewId("azurite"));
     private Azurite _azurite = null!;
 
-    public async Task InitializeAsync() => _azurite = await Azurite.StartAsync(_data);
+    public async Task InitializeAsync() => _azurite = await Azurite.StartOnDiskAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _azurite.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public async Task DisposeAsync() => await _azurite.DisposeAsync();
 
     [Fact]
     public async Task A_storage_outage_fails_closed_then_the_engine_recovers_without_a_restart()
