@@ -7,12 +7,24 @@ namespace QuotaGrains.Client;
 
 /// <summary>The in-process client: calls the user's grain (spending) and the Space grain (administration, queries)
 /// through whatever <see cref="IGrainFactory"/> the host has, a silo's own or an <see cref="IClusterClient"/>.</summary>
-public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, ILogger<QuotaClient> logger) : IQuotaClient
+public sealed partial class QuotaClient : IQuotaClient
 {
     private const int MaxCachedUsers = 100_000;
-    private readonly QuotaClientOptions _options = options.Value;
+    private readonly IGrainFactory _grains;
+    private readonly QuotaClientOptions _options;
+    private readonly GatewayLossSignal _gatewayLoss;
+    private readonly ILogger<QuotaClient> _logger;
     private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
-    private readonly CallGate _gate = new(options.Value.MaxConcurrentCallsWhenBusy);
+    private readonly CallGate _gate;
+
+    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger)
+    {
+        _grains = grains;
+        _options = options.Value;
+        _gatewayLoss = gatewayLoss;
+        _logger = logger;
+        _gate = new CallGate(_options.MaxConcurrentCallsWhenBusy);
+    }
 
     public async Task<QuotaHold> ReserveAsync(
         string userId,
@@ -128,44 +140,82 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
             _users.Clear();
         }
 
-        return _users[userId] = grains.GetGrain<IUserGrain>(userId);
+        return _users[userId] = _grains.GetGrain<IUserGrain>(userId);
     }
 
     private ISpaceGrain Space(string spaceId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spaceId);
-        return grains.GetGrain<ISpaceGrain>(spaceId);
+        return _grains.GetGrain<ISpaceGrain>(spaceId);
     }
 
     /// <summary>Calls through the gate, and retries with the same request (same operation id) while the outcome is
-    /// unknown. A retry waits for the gate again; the pause between attempts holds no slot.</summary>
+    /// unknown. A retry waits for the gate again; the pause between attempts holds no slot. What ends it: the result,
+    /// bad input (<see cref="ArgumentException"/>, as the engine sent it), the caller's own cancellation, or, after
+    /// <see cref="QuotaClientOptions.MaxAttempts"/>, <see cref="QuotaUnavailableException"/> naming the last cause.</summary>
     private async Task<T> InvokeAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var delay = _options.RetryDelay;
-        for (var attempt = 1; ; attempt++)
+        for (var number = 1; ; number++)
         {
             try
             {
-                return await _gate.RunAsync(call, cancellationToken);
+                return await _gate.RunAsync(_gatewayLoss.Watching ? Watched(call, _gatewayLoss) : call, cancellationToken);
             }
-            catch (Exception exception) when (IsOutcomeUnknown(exception))
+            catch (Exception exception) when (IsOutcomeUnknown(exception, cancellationToken))
             {
-                if (attempt >= _options.MaxAttempts)
+                if (number >= _options.MaxAttempts)
                 {
+                    LogGaveUp(exception, number);
                     throw exception as QuotaUnavailableException
-                        ?? new QuotaUnavailableException("The quota engine did not answer; the outcome is unknown. Retry with the same operation id.", exception);
+                        ?? new QuotaUnavailableException($"The quota engine did not answer after {number} attempt(s); the outcome is unknown. Retry with the same operation id.", exception);
                 }
 
-                LogRetry(exception, attempt);
+                LogRetry(exception, number);
                 await Task.Delay(delay, cancellationToken);
                 delay *= 2;
             }
         }
     }
 
-    private static bool IsOutcomeUnknown(Exception exception) =>
-        exception is QuotaUnavailableException or TimeoutException or OrleansException;
+    /// <summary>An attempt that ends at once with an unknown outcome if a gateway connection is lost while it is in flight
+    /// (<see cref="GatewayLossSignal"/>), releasing its place in the gate; the call itself is left to Orleans, which ends
+    /// it at its response timeout. Only a process with an Orleans client watches (nothing is added to a silo's calls).</summary>
+    private static Func<Task<T>> Watched<T>(Func<Task<T>> call, GatewayLossSignal gatewayLoss) => () =>
+    {
+        // Taken as the call is sent: a loss reported from then on ends it.
+        var lost = gatewayLoss.Token;
+        var task = call();
+        return task.IsCompleted ? task : AbandonOnLossAsync(task, lost);
+    };
+
+    private static async Task<T> AbandonOnLossAsync<T>(Task<T> task, CancellationToken lost)
+    {
+        try
+        {
+            return await task.WaitAsync(lost);
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested && !task.IsCompleted)
+        {
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new QuotaUnavailableException("The connection to a silo of the quota engine was lost while the call was in flight; the outcome is unknown. Retry with the same operation id.");
+        }
+    }
+
+    /// <summary>
+    /// Everything but bad input and the caller's own cancellation: the request may or may not have been carried out.
+    /// The Orleans client (10.x) raises <see cref="TimeoutException"/> (no response within its response timeout),
+    /// <see cref="SiloUnavailableException"/> (the silo it sent to was declared dead, or the client is stopping),
+    /// <see cref="ConnectionFailedException"/> (no gateway), <see cref="OrleansMessageRejectionException"/> and
+    /// <see cref="GatewayTooBusyException"/> (rejections), a rejection's own exception (e.g. whatever failed a grain's
+    /// activation), an <see cref="OperationCanceledException"/> that is not the caller's, and any exception that its
+    /// response could not be read as (a <see cref="TypeLoadException"/> for a type this process does not have). The
+    /// engine's grains send <see cref="QuotaUnavailableException"/>.
+    /// </summary>
+    private static bool IsOutcomeUnknown(Exception exception, CancellationToken cancellationToken) =>
+        exception is not ArgumentException
+        && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
     [LoggerMessage(1, LogLevel.Warning, "Quota call failed with an unknown outcome (attempt {Attempt}); retrying with the same operation id.")]
     private partial void LogRetry(Exception exception, int attempt);
@@ -175,4 +225,7 @@ public sealed partial class QuotaClient(IGrainFactory grains, IOptions<QuotaClie
 
     [LoggerMessage(3, LogLevel.Warning, "Refunding hold {HoldId} in Space {SpaceId} on dispose failed; the hold will expire.")]
     private partial void LogRefundFailed(Exception exception, string? holdId, string spaceId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Quota call failed with an unknown outcome {Attempts} time(s); the caller gets QuotaUnavailableException.")]
+    private partial void LogGaveUp(Exception exception, int attempts);
 }

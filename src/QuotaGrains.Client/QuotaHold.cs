@@ -39,10 +39,13 @@ public sealed class QuotaHold : IAsyncDisposable
     public int ItemsPending { get; private set; }
 
     /// <summary>Charges items that succeeded (all pending items when <paramref name="items"/> is null).</summary>
+    /// <exception cref="QuotaUnavailableException">The outcome is unknown: call it again with the same items, which
+    /// sends the same operation (same id), to learn the one outcome that holds.</exception>
     public Task<SettleResult> CommitAsync(IReadOnlyList<int>? items = null, CancellationToken cancellationToken = default) =>
         SettleAsync(commit: true, items, cancellationToken);
 
     /// <summary>Returns items whose generation failed (all pending items when <paramref name="items"/> is null).</summary>
+    /// <exception cref="QuotaUnavailableException">The outcome is unknown: call it again with the same items.</exception>
     public Task<SettleResult> RefundAsync(IReadOnlyList<int>? items = null, CancellationToken cancellationToken = default) =>
         SettleAsync(commit: false, items, cancellationToken);
 
@@ -74,9 +77,11 @@ public sealed class QuotaHold : IAsyncDisposable
             return new SettleResult();
         }
 
-        // Derived, stable ids: a retry of this call is charged once; each call on the hold is a new operation.
-        var operationId = $"{HoldId}:{(commit ? 'c' : 'r')}{++_settleCalls}";
+        // Derived, stable ids: a retry of this call is charged once; each call on the hold whose outcome is known is a
+        // new operation. One that threw (outcome unknown) keeps its number, so calling again sends the same operation.
+        var operationId = $"{HoldId}:{(commit ? 'c' : 'r')}{_settleCalls + 1}";
         var result = await _client.SettleAsync(this, commit, new SettleRequest(operationId, HoldId, items), cancellationToken);
+        _settleCalls++;
         if (result.Succeeded)
         {
             ItemsPending = result.ItemsPending;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Serialization;
 using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Boundary;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
@@ -34,6 +34,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private readonly SpaceJournal _journal;
     private readonly JournalReader _reader;
     private readonly ILedgerStore _ledger;
+    private readonly RenewalIndex _renewalIndex;
     private readonly JournalOptions _journalOptions;
     private readonly bool _durableStorage;
     private readonly QuotaInstruments _instruments;
@@ -70,6 +71,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         JournalReader reader,
         SnapshotWriteLimiter snapshotLimiter,
         ILedgerStore ledger,
+        RenewalIndex renewalIndex,
         QuotaInstruments instruments,
         ILogger<SpaceGrain> logger)
     {
@@ -84,6 +86,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
         _reader = reader;
         _snapshotLimiter = snapshotLimiter;
         _ledger = ledger;
+        _renewalIndex = renewalIndex;
         _instruments = instruments;
         _logger = logger;
     }
@@ -170,7 +173,7 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
 
             // Eager renewals: the Space's schedule goes into the renewal index (also on a replay, which repairs a
             // registration that failed).
-            await ServiceProvider.GetRequiredService<RenewalIndex>().RegisterAsync(SpaceId, _pool.State);
+            await _renewalIndex.RegisterAsync(SpaceId, _pool.State);
         }
 
         return outcome.Result;
@@ -652,7 +655,8 @@ public sealed class SpaceGrain : Grain, ISpaceGrain
     private Task NotifyMemberAsync(string userId)
     {
         var role = _pool.State.Members.TryGetValue(userId, out var r) ? r : (SpaceRole?)null;
-        return GrainFactory.GetGrain<IUserGrain>(userId).RecordMembershipAsync(SpaceId, role, _pool.State.Sequence);
+        return GrainBoundary.GuardAsync(
+            GrainFactory.GetGrain<IUserGrain>(userId).RecordMembershipAsync(SpaceId, role, _pool.State.Sequence), "Recording membership for user", userId, _logger);
     }
 
     private void ThrowIfFailed()

@@ -1,6 +1,10 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.Storage;
 using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Boundary;
+using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains;
@@ -10,6 +14,8 @@ namespace QuotaGrains.Grains;
 /// A removed member's commits and refunds are still routed: a hold they opened stays theirs to settle (DOMAIN.md).
 /// Reentrant: routing only reads, so a user's calls interleave (a batch of holds is not serialized here).
 /// The Space remains the authority: it checks membership again on every reserve, and a hold's owner on every settle.
+/// Its state is loaded and written through <see cref="FailClosedGrainStorage"/>: a storage failure reaches the caller
+/// as <see cref="QuotaUnavailableException"/>.
 /// </summary>
 [Reentrant]
 public sealed class UserGrain : Grain, IUserGrain
@@ -18,23 +24,35 @@ public sealed class UserGrain : Grain, IUserGrain
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Dictionary<string, ISpaceGrain> _spaces = new(StringComparer.Ordinal);
     private readonly int _maxIdLength;
+    private readonly ILogger<UserGrain> _logger;
+    private string? _userId;
 
-    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules)
+    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules, ILogger<UserGrain> logger)
     {
         _storage = stateFactory.Create<UserState>(grainContext, new StateConfiguration("user", storageOptions.Value.ProviderName));
         _maxIdLength = rules.Spaces.MaxIdLength;
+        _logger = logger;
     }
 
-    private string UserId => this.GetPrimaryKeyString();
+    /// <summary>Read once: Orleans decodes a grain's string key anew on every read.</summary>
+    private string UserId => _userId ??= this.GetPrimaryKeyString();
 
+    // The Space types its own failures; those of the call to it (a timeout, its silo lost, a rejection) are typed here.
+    // No closure per call: this is the path of every debit.
     public Task<ReserveResult> ReserveAsync(string spaceId, ReserveRequest request) =>
-        RouteAsync(spaceId, formerMembers: false, ReserveResult.Rejected, space => space.ReserveAsync(UserId, request));
+        Refuse(spaceId, formerMembers: false) is { } rejection
+            ? Task.FromResult(ReserveResult.Rejected(rejection))
+            : GrainBoundary.GuardAsync(Space(spaceId).ReserveAsync(UserId, request), "Routing to Space", spaceId, _logger);
 
     public Task<SettleResult> CommitAsync(string spaceId, SettleRequest request) =>
-        RouteAsync(spaceId, formerMembers: true, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.CommitAsync(UserId, request));
+        Refuse(spaceId, formerMembers: true) is { } rejection
+            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
+            : GrainBoundary.GuardAsync(Space(spaceId).CommitAsync(UserId, request), "Routing to Space", spaceId, _logger);
 
     public Task<SettleResult> RefundAsync(string spaceId, SettleRequest request) =>
-        RouteAsync(spaceId, formerMembers: true, r => SettleResult.Rejected(request?.HoldId ?? "", r), space => space.RefundAsync(UserId, request));
+        Refuse(spaceId, formerMembers: true) is { } rejection
+            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
+            : GrainBoundary.GuardAsync(Space(spaceId).RefundAsync(UserId, request), "Routing to Space", spaceId, _logger);
 
     public Task<IReadOnlyList<UserSpace>> GetSpacesAsync()
     {
@@ -61,43 +79,68 @@ public sealed class UserGrain : Grain, IUserGrain
             _storage.State.Spaces[spaceId] = new UserMembership(role, spaceVersion);
             await _storage.WriteStateAsync();
         }
+        catch (Exception exception) when (exception is QuotaUnavailableException or InconsistentStateException)
+        {
+            // Memory now holds a membership that may not be stored (and a retried notice of the same version would be
+            // skipped), or another activation wrote (ETag conflict): reload from storage. A conflict's exception is the
+            // storage provider's, with the SDK's inside: typed here.
+            QuotaLog.MembershipWriteFailed(_logger, exception, UserId, spaceId);
+            DeactivateOnIdle();
+            throw exception as QuotaUnavailableException
+                ?? new QuotaUnavailableException($"User '{UserId}': the membership of Space '{spaceId}' could not be recorded; the outcome is unknown.", exception);
+        }
         finally
         {
             _writeLock.Release();
         }
     }
 
-    /// <summary>Calls the Space if the user is a member of it; with <paramref name="formerMembers"/> (settles) also if
-    /// the user was one and was removed (the tombstone), since holds opened before the removal are still the user's to
-    /// settle. A user the Space never had is refused here either way.</summary>
-    private Task<TResult> RouteAsync<TResult>(string spaceId, bool formerMembers, Func<Rejection, TResult> reject, Func<ISpaceGrain, Task<TResult>> call)
-        where TResult : OperationResult
+    /// <summary>Why this user's request for <paramref name="spaceId"/> is not routed, or null. With
+    /// <paramref name="formerMembers"/> (settles) a user who was a member and was removed (the tombstone) is routed too,
+    /// since holds opened before the removal are still the user's to settle. A user the Space never had is refused here
+    /// either way.</summary>
+    private Rejection? Refuse(string spaceId, bool formerMembers)
     {
         // Malformed ids are invalid requests (as the Space would say), not a membership question.
         if ((CheckId(spaceId, "SpaceId") ?? CheckId(UserId, "UserId")) is { } invalid)
         {
-            return Task.FromResult(reject(new Rejection(RejectionCode.InvalidRequest, invalid)));
+            return new Rejection(RejectionCode.InvalidRequest, invalid);
         }
 
-        if (!_storage.State.Spaces.TryGetValue(spaceId, out var membership) || (membership.Role is null && !formerMembers))
-        {
-            return Task.FromResult(reject(new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.")));
-        }
+        return _storage.State.Spaces.TryGetValue(spaceId, out var membership) && (membership.Role is not null || formerMembers)
+            ? null
+            : new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.");
+    }
 
-        // References are cached next to the memberships: resolving one costs more than the call's routing.
+    /// <summary>References are cached next to the memberships: resolving one costs more than the call's routing.</summary>
+    private ISpaceGrain Space(string spaceId)
+    {
         if (!_spaces.TryGetValue(spaceId, out var space))
         {
             _spaces[spaceId] = space = GrainFactory.GetGrain<ISpaceGrain>(spaceId);
         }
 
-        return call(space);
+        return space;
     }
 
     private string? CheckId(string? value, string name) =>
         string.IsNullOrWhiteSpace(value) ? $"{name} is empty."
         : value.Length > _maxIdLength ? $"{name} is longer than {_maxIdLength} characters."
-        : value.Any(char.IsControl) ? $"{name} contains a control character."
+        : ContainsControl(value) ? $"{name} contains a control character."
         : null;
+
+    private static bool ContainsControl(string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }

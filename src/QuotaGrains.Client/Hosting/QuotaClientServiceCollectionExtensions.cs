@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using QuotaGrains.Client;
 using QuotaGrains.Client.Options;
 
@@ -16,6 +19,7 @@ public static class QuotaClientServiceCollectionExtensions
         var options = services.AddOptions<QuotaClientOptions>()
             .Validate(o => o.MaxAttempts >= 1, "Quota:Client:MaxAttempts must be at least 1.")
             .Validate(o => o.RetryDelay >= TimeSpan.Zero, "Quota:Client:RetryDelay must not be negative.")
+            .Validate(o => o.ResponseTimeout > TimeSpan.Zero, "Quota:Client:ResponseTimeout must be positive.")
             .Validate(o => o.MaxCallerOperationIdLength is >= 1 and <= 96, "Quota:Client:MaxCallerOperationIdLength must be between 1 and 96.")
             .Validate(o => o.MaxConcurrentCallsWhenBusy >= 0, "Quota:Client:MaxConcurrentCallsWhenBusy must not be negative (0 = no bound).")
             .ValidateOnStart();
@@ -25,7 +29,18 @@ public static class QuotaClientServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        services.TryAddSingleton<IQuotaClient, QuotaClient>();
+        // With an Orleans client (a generation server): its response timeout is ours, and a lost gateway connection
+        // ends the calls in flight (GatewayLossSignal). A silo resolves neither.
+        services.AddOptions<ClientMessagingOptions>()
+            .Configure<IOptions<QuotaClientOptions>>((messaging, quota) => messaging.ResponseTimeout = quota.Value.ResponseTimeout);
+        services.TryAddSingleton<GatewayLossSignal>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterConnectionStatusObserver, GatewayLossSignal>(sp => sp.GetRequiredService<GatewayLossSignal>()));
+
+        services.TryAddSingleton<IQuotaClient>(sp => new QuotaClient(
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<IOptions<QuotaClientOptions>>(),
+            sp.GetRequiredService<GatewayLossSignal>(),
+            sp.GetRequiredService<ILogger<QuotaClient>>()));
         return services;
     }
 }

@@ -10,6 +10,17 @@ public sealed class QuotaClientOptions
     /// <summary>The pause before the first retry; it doubles for each further retry (default 50 ms).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long one attempt waits for the engine's answer when this process reaches the engine through an
+    /// Orleans client (default 10 s, against Orleans' 30 s): it sets that client's
+    /// <c>ClientMessagingOptions.ResponseTimeout</c>. A call in flight when its gateway connection closes (its silo
+    /// died) does not wait for it: it ends at once (<see cref="GatewayLossSignal"/>). This bounds the calls whose answer
+    /// is lost while the connection stays open (a silo's host gone silent, a message lost between silos). A call that
+    /// is only slow ends then too and is retried with the same operation id, which the engine answers once: 10 s leaves
+    /// room for the multi-second stalls of a saturated machine and for the engine's own fail-closed answers (a journal
+    /// append gives up after <c>Quota:Journal:AppendTimeout</c>, 5 s), which name their cause. No effect in a silo: its
+    /// co-hosted client uses the silo's own messaging options.</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The longest operation id a caller may supply (default 96): the client derives commit and refund
     /// ids from the hold id, and every id must fit the engine's limit of 128 characters.</summary>
     public int MaxCallerOperationIdLength { get; set; } = 96;

@@ -18,4 +18,13 @@ internal static partial class QuotaLog
 
     [LoggerMessage(5, LogLevel.Warning, "User {UserId}: recording membership of Space {SpaceId} failed.")]
     public static partial void MembershipWriteFailed(ILogger logger, Exception exception, string userId, string spaceId);
+
+    [LoggerMessage(6, LogLevel.Warning, "{What} '{Subject}' failed; the caller gets QuotaUnavailableException (outcome unknown).")]
+    public static partial void CallFailed(ILogger logger, Exception exception, string what, string subject);
+
+    [LoggerMessage(7, LogLevel.Warning, "Grain storage {Provider}: state {StateName} of {GrainId} could not be {Done}; the grain gets QuotaUnavailableException.")]
+    public static partial void GrainStorageFailed(ILogger logger, Exception exception, string provider, string done, string stateName, GrainId grainId);
+
+    [LoggerMessage(9, LogLevel.Warning, "Ledger of Space {SpaceId} could not be {Done}; the Space gets QuotaUnavailableException.")]
+    public static partial void LedgerFailed(ILogger logger, Exception exception, string spaceId, string done);
 }

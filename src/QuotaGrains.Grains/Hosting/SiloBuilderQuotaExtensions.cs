@@ -12,6 +12,7 @@ using QuotaGrains.Domain.Spaces;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
+using QuotaGrains.Grains.Boundary;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
@@ -100,6 +101,19 @@ public static class SiloBuilderQuotaExtensions
                 .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
             services.TryAddSingleton<IJournalStore, MemoryJournalStore>();
             services.TryAddSingleton<ILedgerStore, MemoryLedgerStore>();
+        }
+
+        // Nothing but our own types leaves a client-facing grain (DESIGN.md, Errors; GrainBoundary): storage failures are
+        // typed where they arise, for whatever store stands behind each (grain state is loaded while a grain activates,
+        // and the journal read, where Orleans hands the failure to the callers as it is).
+        if (!string.IsNullOrWhiteSpace(storage.ProviderName))
+        {
+            FailClosedGrainStorage.Decorate(services, storage.ProviderName);
+        }
+
+        if (services.Any(s => s.ServiceType == typeof(ILedgerStore)))
+        {
+            StorageFailure.Decorate<ILedgerStore>(services, (sp, inner) => new FailClosedLedgerStore(inner, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<FailClosedLedgerStore>>()));
         }
 
         // Eager renewals: the renewal index, its reminder-driven clock, reminders on the same storage.

@@ -1,7 +1,9 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using QuotaGrains.Domain.Renewal;
 using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Boundary;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains.Renewals;
@@ -12,7 +14,7 @@ namespace QuotaGrains.Grains.Renewals;
 /// whose schedule changes (a paid plan cancelled to Free renews monthly from creation) is moved by the index grain
 /// that wakes it at the renewal where the change took effect.
 /// </summary>
-public sealed class RenewalIndex(IGrainFactory grains, IOptions<RenewalOptions> options)
+public sealed class RenewalIndex(IGrainFactory grains, IOptions<RenewalOptions> options, ILogger<RenewalIndex> logger)
 {
     /// <summary>The key of the one renewal clock grain.</summary>
     public const string ClockKey = "renewals";
@@ -75,6 +77,11 @@ public sealed class RenewalIndex(IGrainFactory grains, IOptions<RenewalOptions> 
     public Task RegisterAsync(string spaceId, RenewalStatus status) =>
         !Enabled ? Task.CompletedTask : RegisterAsync(spaceId, status.Cadence, status.Anchor, status.NextRenewal);
 
+    /// <summary>A Space registers as it is created: a failure reaches its caller, as <see cref="QuotaUnavailableException"/>.</summary>
     private Task RegisterAsync(string spaceId, BillingCadence cadence, DateTimeOffset anchor, DateTimeOffset nextRenewal) =>
-        grains.GetGrain<IRenewalSlotGrain>(KeyOf(spaceId, cadence, anchor)).RegisterAsync(spaceId, RenewalSlot.SecondOf(anchor), nextRenewal);
+        GrainBoundary.GuardAsync(
+            grains.GetGrain<IRenewalSlotGrain>(KeyOf(spaceId, cadence, anchor)).RegisterAsync(spaceId, RenewalSlot.SecondOf(anchor), nextRenewal),
+            "Registering for renewals Space",
+            spaceId,
+            logger);
 }

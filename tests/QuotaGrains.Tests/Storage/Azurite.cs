@@ -15,11 +15,13 @@ public sealed class Azurite : IAsyncDisposable
     private static readonly SemaphoreSlim InstallLock = new(1, 1);
 
     private readonly string? _location;
+    private readonly bool _ownsLocation;
     private Process? _process;
 
-    private Azurite(string? location)
+    private Azurite(string? location, bool ownsLocation = false)
     {
         _location = location;
+        _ownsLocation = ownsLocation;
         BlobPort = FreePort();
         QueuePort = FreePort();
         TablePort = FreePort();
@@ -42,6 +44,15 @@ public sealed class Azurite : IAsyncDisposable
     public static async Task<Azurite> StartAsync(string? location = null)
     {
         var azurite = new Azurite(location);
+        await azurite.StartAsync();
+        return azurite;
+    }
+
+    /// <summary>Starts Azurite on a data folder of its own, which survives <see cref="StopAsync"/> (an outage) and is
+    /// deleted on dispose.</summary>
+    public static async Task<Azurite> StartOnDiskAsync()
+    {
+        var azurite = new Azurite(Path.Combine(Path.GetTempPath(), $"azurite-{Guid.NewGuid():N}"), ownsLocation: true);
         await azurite.StartAsync();
         return azurite;
     }
@@ -106,7 +117,14 @@ public sealed class Azurite : IAsyncDisposable
         _process = null;
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (_ownsLocation && Directory.Exists(_location))
+        {
+            Directory.Delete(_location, recursive: true);
+        }
+    }
 
     public static string RepositoryRoot()
     {

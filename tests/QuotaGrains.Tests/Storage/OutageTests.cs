@@ -7,16 +7,11 @@ namespace QuotaGrains.Tests.Storage;
 /// Azurite back on the same data the engine serves again without a restart, and nothing acknowledged is lost.</summary>
 public sealed class OutageTests : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), QuotaClusterFixture.NewId("azurite"));
     private Azurite _azurite = null!;
 
-    public async Task InitializeAsync() => _azurite = await Azurite.StartAsync(_data);
+    public async Task InitializeAsync() => _azurite = await Azurite.StartOnDiskAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _azurite.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public async Task DisposeAsync() => await _azurite.DisposeAsync();
 
     [Fact]
     public async Task A_storage_outage_fails_closed_then_the_engine_recovers_without_a_restart()
@@ -34,8 +29,19 @@ public sealed class OutageTests : IAsyncLifetime
             await _azurite.StopAsync();
             var during = new ReserveRequest("during", new GenerationSpec("ai-video", MediaKind.Video));
             var clock = Stopwatch.StartNew();
-            await Assert.ThrowsAsync<QuotaUnavailableException>(() => user.ReserveAsync(spaceId, during));
+            await AssertUnavailableAsync(user.ReserveAsync(spaceId, during));
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"failing closed took {clock.Elapsed}");
+
+            // Every read fails the same way, typed, with the cause as text: the failed Space's balance, its ledger (a
+            // Table query), and the first call to a Space and to a user not yet active (their state cannot be loaded).
+            var space = cluster.Client.GetGrain<ISpaceGrain>(spaceId);
+            var unknownSpace = cluster.Client.GetGrain<ISpaceGrain>(QuotaClusterFixture.NewId("space"));
+            var unknownUser = cluster.Client.GetGrain<IUserGrain>(QuotaClusterFixture.NewId("user"));
+            await Task.WhenAll(
+                AssertUnavailableAsync(space.GetBalanceAsync()),
+                AssertUnavailableAsync(space.GetLedgerAsync(new LedgerQuery())),
+                AssertUnavailableAsync(unknownSpace.GetBalanceAsync(), "RequestFailedException"),
+                AssertUnavailableAsync(unknownUser.GetSpacesAsync(), "RequestFailedException"));
 
             await _azurite.StartAsync();
 
@@ -62,10 +68,21 @@ public sealed class OutageTests : IAsyncLifetime
             Assert.Equal(20, balance!.Used);
             Assert.Equal(20, balance.Held);
             Assert.Equal(1, balance.OpenHolds);
+            Assert.Null(await cluster.Quota().GetBalanceAsync(unknownSpace.GetPrimaryKeyString()));
+            Assert.Empty(await cluster.Quota().GetUserSpacesAsync(unknownUser.GetPrimaryKeyString()));
         }
         finally
         {
             await cluster.DisposeAsync();
         }
+    }
+
+    /// <summary>The call fails with our type alone: no inner exception (whose type a client may not have), the cause
+    /// in the message.</summary>
+    private static async Task AssertUnavailableAsync(Task call, string? cause = null)
+    {
+        var thrown = await Assert.ThrowsAsync<QuotaUnavailableException>(() => call);
+        Assert.Null(thrown.InnerException);
+        Assert.Contains(cause ?? "Cause: ", thrown.Message);
     }
 }

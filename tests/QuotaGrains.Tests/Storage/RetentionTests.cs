@@ -40,7 +40,6 @@ public sealed class RetentionTests : IAsyncLifetime
     [Fact]
     public async Task A_Space_deactivated_with_nothing_pending_reloads_without_reading_the_journal()
     {
-        var journal = _cluster.Silos[0].ServiceProvider.GetRequiredService<SpaceJournal>();
         var spaceId = QuotaClusterFixture.NewId("final");
         var space = _cluster.Client.GetGrain<ISpaceGrain>(spaceId);
         Assert.True((await space.CreateAsync(new CreateSpaceRequest("create", "owner", PlanTier.Max))).Succeeded);
@@ -50,7 +49,7 @@ public sealed class RetentionTests : IAsyncLifetime
         await _cluster.DeactivateAsync(space);
 
         // The final snapshot says no record follows it: the reload does not even list the journal's segments.
-        var store = (MemoryJournalStore)journal.Store;
+        var store = (MemoryJournalStore)_cluster.Silos[0].ServiceProvider.GetRequiredService<IJournalStore>();
         var reads = store.Reads;
         var balance = await space.GetBalanceAsync();
         Assert.Equal((20L, 20L, 1), (balance!.Used, balance.Held, balance.OpenHolds));

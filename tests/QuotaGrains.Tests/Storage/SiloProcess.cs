@@ -10,7 +10,8 @@ namespace QuotaGrains.Tests.Storage;
 /// SIGKILL like a crashed server, or run until it exits by itself.</summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
-    private const string ClusterId = "process-test";
+    /// <summary>The cluster id every silo process runs with (a client needs it to connect).</summary>
+    public const string ClusterId = "process-test";
 
     private readonly Process _process;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
