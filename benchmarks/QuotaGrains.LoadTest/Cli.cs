@@ -170,6 +170,8 @@ public static class Cli
 
     public static readonly Option<string?> AzuriteLocation = new("--azurite-location") { Description = "Azurite's data folder (default: a new temporary folder, deleted after the run)." };
 
+    public static readonly Option<int?> AzuriteNoFile = new("--azurite-nofile") { Description = "Run Azurite under prlimit --nofile=N:N (its limit of open file descriptors; default: inherited, see ulimit -n). Azurite opens its extent file once per block it reads." };
+
     public static readonly Option<bool> KeepAzuriteData = new("--keep-azurite-data") { Description = "Keep Azurite's data folder after the run." };
 
     public static readonly Option<bool> NoBuild = new("--no-build") { Description = "Do not build src/QuotaGrains.Silo (Release) first; use the assembly already built." };
@@ -177,7 +179,7 @@ public static class Cli
     public static IEnumerable<Option> RecoveryOptionList =>
     [
         RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
-        NoProxy, AzuriteLocation, KeepAzuriteData, NoBuild, Out, NoLive,
+        NoProxy, AzuriteLocation, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive,
     ];
 
     /// <summary>The recovery runs: one per preset named (default large).</summary>
@@ -202,6 +204,7 @@ public static class Cli
             Seed = parse.GetValue(Seed),
             Proxy = !parse.GetValue(NoProxy),
             AzuriteLocation = parse.GetValue(AzuriteLocation),
+            AzuriteMaxOpenFiles = parse.GetValue(AzuriteNoFile),
             KeepAzuriteData = parse.GetValue(KeepAzuriteData),
             BuildSilo = !parse.GetValue(NoBuild),
         }).ToList();

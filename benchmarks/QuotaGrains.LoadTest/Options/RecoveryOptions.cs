@@ -47,6 +47,11 @@ public sealed record RecoveryOptions
     /// <summary>Azurite's data folder; null = a fresh temporary folder, deleted after the run.</summary>
     public string? AzuriteLocation { get; init; }
 
+    /// <summary>Azurite's limit of open file descriptors (<c>prlimit --nofile</c>); null = inherited from the harness.
+    /// It matters: Azurite opens its extent file once per block it reads, so one download of a journal segment of
+    /// thousands of blocks holds thousands of descriptors at once.</summary>
+    public int? AzuriteMaxOpenFiles { get; init; }
+
     /// <summary>Keep Azurite's data folder after the run (a temporary one is deleted otherwise).</summary>
     public bool KeepAzuriteData { get; init; }
 
@@ -99,6 +104,11 @@ public sealed record RecoveryOptions
         if (RetryDelay < TimeSpan.Zero)
         {
             yield return "--retry-delay must not be negative.";
+        }
+
+        if (AzuriteMaxOpenFiles is < 64)
+        {
+            yield return "--azurite-nofile must be at least 64.";
         }
 
         if (SetupParallelism is < 1 or > 1_024)

@@ -142,7 +142,10 @@ public sealed record ProcessWindow(
     double SiloCpuPercent,
     double SiloRssMiB,
     double HarnessCpuSeconds,
-    double HarnessCpuPercent);
+    double HarnessCpuPercent,
+    int AzuriteMostSockets,
+    int AzuriteMostOtherFileDescriptors,
+    long? AzuriteMaxOpenFiles);
 
 public sealed record RecoveryTimelineRow(
     double Seconds,
@@ -156,7 +159,9 @@ public sealed record RecoveryTimelineRow(
     long CutResponses,
     double AzuriteCpuPercent,
     double AzuriteMainThreadCpuPercent,
-    double SiloCpuPercent);
+    double SiloCpuPercent,
+    int AzuriteSockets,
+    int AzuriteOtherFileDescriptors);
 
 /// <summary>The audit: at recovery (the balance answers against what was acknowledged before the kill), then exact
 /// after every flow of unknown outcome was resolved.</summary>

@@ -47,7 +47,7 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"- run {r.RunId}, {r.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(r.Machine)}");
         md.AppendLine(Inv, $"- {s.Spaces:N0} Spaces (one member each, Enterprise), tail asked {s.TailMiB:0.#} MiB, {s.Concurrency} in flight, phase timeout {s.TimeoutSeconds:0} s, retry delay {s.RetryDelayMs:0} ms, seed {s.Seed}; {s.Azurite}; service id {s.ServiceId}");
-        md.AppendLine(Inv, $"- first silo: {string.Join(", ", s.FirstSiloEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}; new silo: the engine's options{(s.InheritedQuotaEnvironment.Count == 0 ? "" : $"; both inherit {string.Join(", ", s.InheritedQuotaEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}")}; storage of the new silo {(s.Proxy ? "through the counting proxy" : "direct (no proxy)")}");
+        md.AppendLine(Inv, $"- first silo: {string.Join(", ", s.FirstSiloEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}; new silo: the engine's options{(s.InheritedQuotaEnvironment.Count == 0 ? "" : $"; both inherit {string.Join(", ", s.InheritedQuotaEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}")}; storage of the new silo {(s.Proxy ? "through the counting proxy" : "direct (no proxy)")}; Azurite's limit of open file descriptors {(r.Processes.AzuriteMaxOpenFiles is { } limit ? limit.ToString("N0", Inv) : "?")}");
         md.AppendLine(Inv, $"- **outcome**: {r.Outcome}");
         md.AppendLine();
         md.AppendLine("## Summary");
@@ -105,11 +105,11 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine("## Timeline (every 5 s from the new silo's process start)");
         md.AppendLine();
-        md.AppendLine("| s | phase | balance served | reserve served | failed calls | blob MiB from Azurite | blob requests | table requests | cut off | Azurite CPU % (main thread) | silo CPU % |");
-        md.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| s | phase | balance served | reserve served | failed calls | blob MiB from Azurite | blob requests | table requests | cut off | Azurite CPU % (main thread) | Azurite fds: sockets + others | silo CPU % |");
+        md.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var row in r.Timeline.Where((_, i) => i % 5 == 4 || i == r.Timeline.Count - 1))
         {
-            md.AppendLine(Inv, $"| {row.Seconds:0} | {row.Phase} | {row.BalanceServed:N0} | {row.ReserveServed:N0} | {row.Failures:N0} | {Mib(row.BlobBytesFromAzurite)} | {row.BlobRequests:N0} | {row.TableRequests:N0} | {row.CutResponses:N0} | {row.AzuriteCpuPercent:0} ({row.AzuriteMainThreadCpuPercent:0}) | {row.SiloCpuPercent:0} |");
+            md.AppendLine(Inv, $"| {row.Seconds:0} | {row.Phase} | {row.BalanceServed:N0} | {row.ReserveServed:N0} | {row.Failures:N0} | {Mib(row.BlobBytesFromAzurite)} | {row.BlobRequests:N0} | {row.TableRequests:N0} | {row.CutResponses:N0} | {row.AzuriteCpuPercent:0} ({row.AzuriteMainThreadCpuPercent:0}) | {row.AzuriteSockets:N0} + {row.AzuriteOtherFileDescriptors:N0} | {row.SiloCpuPercent:0} |");
         }
 
         foreach (var (name, log) in new[] { ("first silo", r.FirstSiloLog), ("new silo", r.SecondSiloLog) })
@@ -161,7 +161,7 @@ public static partial class ReportWriter
         yield return string.Create(Inv,
             $"before the kill: {r.Settings.Spaces:N0} Spaces set up in {r.SetupSeconds:0} s; traffic {t.Seconds:0.0} s, {t.Flows:N0} flows ({t.FlowsPerSecond:N0}/s), {t.CommitsAcknowledged:N0} commits acknowledged ({t.CreditsAcknowledged:N0} credits, {t.SpacesWithAcknowledgedCommit:N0} Spaces), {t.FlowsOfUnknownOutcome:N0} flows of unknown outcome{(t.Errors.Count == 0 ? "" : $" ({string.Join(", ", t.Errors.Select(p => $"{p.Key} {p.Value:N0}"))})")}");
         yield return string.Create(Inv,
-            $"journal: {Mib(t.JournalBytesAfterSetup)} MiB after setup, {Mib(t.JournalBytesAtKill)} MiB at the kill in {t.SegmentsAtKill.Count} segment(s): a tail of {Mib(t.TailBytes)} MiB after every Space's snapshot ({(t.TailReached ? "as asked" : "SHORT of the " + r.Settings.TailMiB.ToString("0.#", Inv) + " MiB asked")}); one read of it per Space would be {Mib(t.TailBytes * r.Settings.Spaces)}–{Mib(t.JournalBytesAtKill * r.Settings.Spaces)} MiB; killed because {t.KillReason}");
+            $"journal: {Mib(t.JournalBytesAfterSetup)} MiB after setup, {Mib(t.JournalBytesAtKill)} MiB at the kill in {t.SegmentsAtKill.Count} segment(s): a tail of {Mib(t.TailBytes)} MiB after every Space's snapshot ({(t.TailReached ? "as asked" : "SHORT of the " + r.Settings.TailMiB.ToString("0.#", Inv) + " MiB asked")}); one read of it per Space would be {Size(t.TailBytes * r.Settings.Spaces)} to {Size(t.JournalBytesAtKill * r.Settings.Spaces)}; killed because {t.KillReason}");
         yield return string.Create(Inv, $"new silo: Ready {F(r.ReadySeconds)} s after its process started, client connected at {F(r.ClientConnectedSeconds)} s");
         foreach (var p in new[] { r.Balance, r.Reserve }.OfType<RecoveryPhaseReport>())
         {
@@ -185,7 +185,7 @@ public static partial class ReportWriter
             $"Azurite (syscalls): wrote {Mib(st.AzuriteSyscallBytesWritten)} MiB, read {Mib(st.AzuriteSyscallBytesRead)} MiB; disk read {Mib(st.AzuriteDiskBytesRead)} MiB");
         var c = r.Processes;
         yield return string.Create(Inv,
-            $"CPU over {c.Seconds:0} s: Azurite {c.AzuriteCpuSeconds:0.0} s ({c.AzuriteCpuPercent:0}% of a core; main thread {c.AzuriteMainThreadCpuPercent:0}%), RSS {c.AzuriteRssMiB:0} MiB; new silo {c.SiloCpuSeconds:0.0} s ({c.SiloCpuPercent:0}%), RSS {c.SiloRssMiB:0} MiB; harness (proxy included) {c.HarnessCpuSeconds:0.0} s ({c.HarnessCpuPercent:0}%)");
+            $"CPU over {c.Seconds:0} s: Azurite {c.AzuriteCpuSeconds:0.0} s ({c.AzuriteCpuPercent:0}% of a core; main thread {c.AzuriteMainThreadCpuPercent:0}%), RSS {c.AzuriteRssMiB:0} MiB, at most {c.AzuriteMostSockets:N0} sockets + {c.AzuriteMostOtherFileDescriptors:N0} other file descriptors open (limit {(c.AzuriteMaxOpenFiles is { } limit ? limit.ToString("N0", Inv) : "?")}); new silo {c.SiloCpuSeconds:0.0} s ({c.SiloCpuPercent:0}%), RSS {c.SiloRssMiB:0} MiB; harness (proxy included) {c.HarnessCpuSeconds:0.0} s ({c.HarnessCpuPercent:0}%)");
         if (r.SecondSiloLog is { } log)
         {
             yield return $"new silo's log: {string.Join(", ", log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}; {string.Join("; ", log.Problems.Take(4).Select(p => $"{p.Count:N0} × {p.Key}"))}";
@@ -196,4 +196,8 @@ public static partial class ReportWriter
         $"at recovery {a.SpacesCheckedAtRecovery:N0} Spaces checked, {a.SpacesFailedAtRecovery:N0} failed; after resolving {a.SpacesCheckedAfter:N0} checked, {a.SpacesFailedAfter:N0} failed, {a.SpacesUnread:N0} unread; {a.FlowsOfUnknownOutcome:N0} flows of unknown outcome: {a.ResolvedCommitHadLanded:N0} had committed before the kill, {a.ResolvedReserveHadLanded:N0} had only reserved, {a.ResolvedNeitherHadLanded:N0} had not landed, {a.ResolvedHoldExpired:N0} expired, {a.Unresolved:N0} unresolved; credits acknowledged {a.CreditsAcknowledged:N0} + resolved {a.CreditsResolved:N0}, used {a.UsedSeen:N0}");
 
     private static string Mib(long bytes) => (bytes / (1024.0 * 1024)).ToString("0.0", Inv);
+
+    private static string Size(long bytes) => bytes >= 10L * 1024 * 1024 * 1024
+        ? (bytes / (1024.0 * 1024 * 1024)).ToString("N0", Inv) + " GiB"
+        : Mib(bytes) + " MiB";
 }

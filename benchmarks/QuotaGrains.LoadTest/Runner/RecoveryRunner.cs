@@ -68,8 +68,8 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         var siloDll = await SiloHostProcess.BuildAsync(options.BuildSilo, observer.Info, cancellationToken);
         var temporary = options.AzuriteLocation is null;
         var location = options.AzuriteLocation ?? Path.Combine(Path.GetTempPath(), $"quota-recovery-{runId}");
-        var azurite = await AzuriteProcess.StartAsync(observer.Info, cancellationToken, location);
-        observer.Info($"recovery · {options.Scenario}: {azurite.Describe}; service id {serviceId}.");
+        var azurite = await AzuriteProcess.StartAsync(observer.Info, cancellationToken, location, options.AzuriteMaxOpenFiles);
+        observer.Info($"recovery · {options.Scenario}: {azurite.Describe}, at most {azurite.MaxOpenFiles()?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} open files; service id {serviceId}.");
         SiloHostProcess? first = null;
         SiloHostProcess? second = null;
         IHost? client = null;
@@ -526,14 +526,16 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
                 (blob?.CutResponses ?? 0) + (table?.CutResponses ?? 0),
                 Math.Round((now.Azurite - previous.Azurite) / seconds * 100, 0),
                 Math.Round((now.AzuriteMain - previous.AzuriteMain) / seconds * 100, 0),
-                Math.Round((now.Silo - previous.Silo) / seconds * 100, 0));
+                Math.Round((now.Silo - previous.Silo) / seconds * 100, 0),
+                now.Sockets,
+                now.Files);
             rows.Add(row);
             previous = now;
             if (Stopwatch.GetElapsedTime(lastPrint) >= PrintInterval)
             {
                 lastPrint = Stopwatch.GetTimestamp();
                 observer.Info(string.Create(CultureInfo.InvariantCulture,
-                    $"  {row.Phase,-17} {row.Seconds,6:0.0} s  balance {row.BalanceServed,7:N0}  reserve {row.ReserveServed,7:N0} of {options.Spaces:N0}  failed calls {row.Failures,8:N0}  blob {Mib(row.BlobBytesFromAzurite)} MiB in {row.BlobRequests:N0} req  table {row.TableRequests:N0} req  cut {row.CutResponses:N0}  Azurite {row.AzuriteCpuPercent:0}% (main {row.AzuriteMainThreadCpuPercent:0}%)  silo {row.SiloCpuPercent:0}%"));
+                    $"  {row.Phase,-17} {row.Seconds,6:0.0} s  balance {row.BalanceServed,7:N0}  reserve {row.ReserveServed,7:N0} of {options.Spaces:N0}  failed calls {row.Failures,8:N0}  blob {Mib(row.BlobBytesFromAzurite)} MiB in {row.BlobRequests:N0} req  table {row.TableRequests:N0} req  cut {row.CutResponses:N0}  Azurite {row.AzuriteCpuPercent:0}% (main {row.AzuriteMainThreadCpuPercent:0}%), fds {row.AzuriteSockets:N0} sockets + {row.AzuriteOtherFileDescriptors:N0}  silo {row.SiloCpuPercent:0}%"));
             }
         }
     }
@@ -978,6 +980,8 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
     private sealed class UsageWindow(AzuriteProcess azurite)
     {
         private UsageSample _start;
+        private int _mostSockets;
+        private int _mostFiles;
         private (long ReadChars, long WrittenChars, long DiskRead, long DiskWritten) _io;
 
         public (long ReadChars, long WrittenChars, long DiskRead, long DiskWritten) Io { get; private set; }
@@ -991,8 +995,11 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         public UsageSample Take(SiloHostProcess silo)
         {
             var cpu = azurite.CpuSeconds();
+            var fds = azurite.OpenFileDescriptors();
+            _mostSockets = Math.Max(_mostSockets, fds.Sockets);
+            _mostFiles = Math.Max(_mostFiles, fds.Others);
             using var self = Process.GetCurrentProcess();
-            return new UsageSample(Seconds(0, Stopwatch.GetTimestamp()), cpu.Process, cpu.MainThread, silo.CpuSeconds(), self.TotalProcessorTime.TotalSeconds);
+            return new UsageSample(Seconds(0, Stopwatch.GetTimestamp()), cpu.Process, cpu.MainThread, silo.CpuSeconds(), self.TotalProcessorTime.TotalSeconds, fds.Sockets, fds.Others);
         }
 
         public ProcessWindow Stop(SiloHostProcess silo)
@@ -1006,11 +1013,11 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
                 Math.Round(end.Azurite - _start.Azurite, 1), Percent(end.Azurite - _start.Azurite),
                 Math.Round(end.AzuriteMain - _start.AzuriteMain, 1), Percent(end.AzuriteMain - _start.AzuriteMain), azurite.ResidentMiB(),
                 Math.Round(end.Silo - _start.Silo, 1), Percent(end.Silo - _start.Silo), silo.ResidentMiB(),
-                Math.Round(end.Harness - _start.Harness, 1), Percent(end.Harness - _start.Harness));
+                Math.Round(end.Harness - _start.Harness, 1), Percent(end.Harness - _start.Harness), _mostSockets, _mostFiles, azurite.MaxOpenFiles());
         }
     }
 
-    private readonly record struct UsageSample(double At, double Azurite, double AzuriteMain, double Silo, double Harness);
+    private readonly record struct UsageSample(double At, double Azurite, double AzuriteMain, double Silo, double Harness, int Sockets, int Files);
 
     /// <summary>The journal's segments of one service, listed from Azurite: name → length in bytes.</summary>
     private sealed class JournalMeter(string connectionString, string serviceId)

@@ -55,8 +55,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
         $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
 
     /// <summary>Starts Azurite in memory, or with its data in <paramref name="location"/> (<c>--location</c>; created if
-    /// absent) so that the data is on disk as with a long-lived emulator.</summary>
-    public static async Task<AzuriteProcess> StartAsync(Action<string> info, CancellationToken cancellationToken, string? location = null)
+    /// absent) so that the data is on disk as with a long-lived emulator. With <paramref name="maxOpenFiles"/> it runs
+    /// under <c>prlimit --nofile=N:N</c> (util-linux; it execs Azurite, so the process id is Azurite's).</summary>
+    public static async Task<AzuriteProcess> StartAsync(Action<string> info, CancellationToken cancellationToken, string? location = null, int? maxOpenFiles = null)
     {
         var root = RepositoryRoot();
         var executable = Path.Combine(root, "node_modules", ".bin", "azurite");
@@ -75,13 +76,20 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var blob = FreePort();
         var queue = FreePort(blob);
         var table = FreePort(blob, queue);
-        var start = new ProcessStartInfo(executable)
+        var start = new ProcessStartInfo(maxOpenFiles is null ? executable : "prlimit")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        if (maxOpenFiles is { } limit)
+        {
+            start.ArgumentList.Add($"--nofile={limit}:{limit}");
+            start.ArgumentList.Add("--");
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in new[]
                  {
                      "--blobHost", "127.0.0.1", "--blobPort", Text(blob), "--queueHost", "127.0.0.1", "--queuePort", Text(queue),
@@ -174,6 +182,56 @@ public sealed class AzuriteProcess : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
             return default;
+        }
+    }
+
+    /// <summary>The process's open file descriptors from <c>/proc/&lt;pid&gt;/fd</c>: sockets and the rest (files, pipes,
+    /// …); zeros if unreadable. Node opens a file descriptor per extent it reads, and a process has at most
+    /// <c>ulimit -n</c> of them, sockets included.</summary>
+    public (int Sockets, int Others) OpenFileDescriptors()
+    {
+        var sockets = 0;
+        var others = 0;
+        try
+        {
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{ProcessId}/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal))
+                    {
+                        sockets++;
+                    }
+                    else
+                    {
+                        others++;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Closed while we looked.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return (sockets, others);
+    }
+
+    /// <summary>The soft limit of open file descriptors of the process (<c>Max open files</c>), or null.</summary>
+    public long? MaxOpenFiles()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{ProcessId}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+            var fields = line?[14..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields is { Length: > 0 } && long.TryParse(fields[0], CultureInfo.InvariantCulture, out var limit) ? limit : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 

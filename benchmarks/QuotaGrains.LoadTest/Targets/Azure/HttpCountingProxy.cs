@@ -240,29 +240,37 @@ public sealed class HttpCountingProxy : IAsyncDisposable
         return $"{method} {(entity ? "entity" : "query")} {table}";
     }
 
-    /// <summary>Counters of one kind of request; the durations in microseconds.</summary>
+    /// <summary>Counters of one kind of request; the durations in microseconds. Under a lock: a row may be read while
+    /// requests are still being recorded, and a histogram cannot be read while it is written.</summary>
     private sealed class KindStats
     {
-        private readonly LongConcurrentHistogram _micros = new(1, 3_600_000_000, 3);
+        private readonly Lock _lock = new();
+        private readonly LongHistogram _micros = new(3_600_000_000, 3);
         private long _count;
         private long _requestBytes;
         private long _responseBytes;
 
         public void Add(long requestBytes, long responseBytes, long elapsedTicks)
         {
-            Interlocked.Increment(ref _count);
-            Interlocked.Add(ref _requestBytes, requestBytes);
-            Interlocked.Add(ref _responseBytes, responseBytes);
             var micros = (long)(elapsedTicks * 1_000_000.0 / Stopwatch.Frequency);
-            _micros.RecordValue(Math.Clamp(micros, 1, _micros.HighestTrackableValue));
+            lock (_lock)
+            {
+                _count++;
+                _requestBytes += requestBytes;
+                _responseBytes += responseBytes;
+                _micros.RecordValue(Math.Clamp(micros, 1, _micros.HighestTrackableValue));
+            }
         }
 
         public ProxyKindRow Row(string service, string key)
         {
             static double Ms(long micros) => Math.Round(micros / 1000.0, 1);
-            var empty = _micros.TotalCount == 0;
-            return new ProxyKindRow(service, key, Interlocked.Read(ref _count), Interlocked.Read(ref _requestBytes), Interlocked.Read(ref _responseBytes),
-                empty ? 0 : Ms(_micros.GetValueAtPercentile(50)), empty ? 0 : Ms(_micros.GetValueAtPercentile(99)), empty ? 0 : Ms(_micros.GetMaxValue()));
+            lock (_lock)
+            {
+                var empty = _micros.TotalCount == 0;
+                return new ProxyKindRow(service, key, _count, _requestBytes, _responseBytes,
+                    empty ? 0 : Ms(_micros.GetValueAtPercentile(50)), empty ? 0 : Ms(_micros.GetValueAtPercentile(99)), empty ? 0 : Ms(_micros.GetMaxValue()));
+            }
         }
     }
 
