@@ -172,6 +172,8 @@ public static class Cli
 
     public static readonly Option<int?> AzuriteNoFile = new("--azurite-nofile") { Description = "Run Azurite under prlimit --nofile=N:N (its limit of open file descriptors; default: inherited, see ulimit -n). Azurite opens its extent file once per block it reads." };
 
+    public static readonly Option<bool> AzuriteInMemory = new("--azurite-in-memory") { Description = "Azurite keeps its data in memory (--inMemoryPersistence) instead of a folder; it is not restarted, so the data still outlives the silo." };
+
     public static readonly Option<bool> KeepAzuriteData = new("--keep-azurite-data") { Description = "Keep Azurite's data folder after the run." };
 
     public static readonly Option<bool> NoBuild = new("--no-build") { Description = "Do not build src/QuotaGrains.Silo (Release) first; use the assembly already built." };
@@ -179,7 +181,7 @@ public static class Cli
     public static IEnumerable<Option> RecoveryOptionList =>
     [
         RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
-        NoProxy, AzuriteLocation, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive,
+        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive,
     ];
 
     /// <summary>The recovery runs: one per preset named (default large).</summary>
@@ -205,6 +207,7 @@ public static class Cli
             Proxy = !parse.GetValue(NoProxy),
             AzuriteLocation = parse.GetValue(AzuriteLocation),
             AzuriteMaxOpenFiles = parse.GetValue(AzuriteNoFile),
+            AzuriteInMemory = parse.GetValue(AzuriteInMemory),
             KeepAzuriteData = parse.GetValue(KeepAzuriteData),
             BuildSilo = !parse.GetValue(NoBuild),
         }).ToList();

@@ -47,6 +47,10 @@ public sealed record RecoveryOptions
     /// <summary>Azurite's data folder; null = a fresh temporary folder, deleted after the run.</summary>
     public string? AzuriteLocation { get; init; }
 
+    /// <summary>Azurite keeps its data in memory instead of a folder (it outlives the silo either way; it is not
+    /// restarted). For comparison: with data on disk Azurite reads extents from files.</summary>
+    public bool AzuriteInMemory { get; init; }
+
     /// <summary>Azurite's limit of open file descriptors (<c>prlimit --nofile</c>); null = inherited from the harness.
     /// It matters: Azurite opens its extent file once per block it reads, so one download of a journal segment of
     /// thousands of blocks holds thousands of descriptors at once.</summary>
