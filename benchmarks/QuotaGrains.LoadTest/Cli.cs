@@ -127,6 +127,92 @@ public static class Cli
 
     public static readonly Option<bool> NoLive = new("--no-live") { Description = "Plain progress lines instead of the live display (automatic when output is redirected)." };
 
+    // ---- Recovery ------------------------------------------------------------------------------------------------
+    public static readonly Option<string?> RecoveryScenario = new("--scenario")
+    {
+        Description = "Preset(s), comma-separated, run one after another: large (10,000 Spaces, 50 MiB tail; the default) or audit (70 Spaces, 4 MiB). --spaces and --tail-mb given explicitly override the preset.",
+    };
+
+    public static readonly Option<double> TailMb = new("--tail-mb") { Description = "Journal tail to build before the kill, in MiB (2^20 bytes) appended after every Space's snapshot.", DefaultValueFactory = _ => 50 };
+
+    public static readonly Option<TimeSpan> RecoveryTimeout = new("--timeout")
+    {
+        Description = "Each recovery phase (balance reads, then reserves) and the audit stop after this long; what is not served then is the result (\"did not converge\").",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(240),
+        CustomParser = r => ParseDuration(r),
+    };
+
+    public static readonly Option<TimeSpan> RetryDelay = new("--retry-delay")
+    {
+        Description = "Wait after a failed call before asking the same Space again.",
+        DefaultValueFactory = _ => TimeSpan.FromMilliseconds(100),
+        CustomParser = r => ParseDuration(r),
+    };
+
+    public static readonly Option<TimeSpan> ReadyTimeout = new("--ready-timeout")
+    {
+        Description = "How long a silo process may take to print \"Ready.\".",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(120),
+        CustomParser = r => ParseDuration(r),
+    };
+
+    public static readonly Option<TimeSpan> MaxTraffic = new("--max-traffic")
+    {
+        Description = "Kill the first silo after this much traffic even if the tail is shorter than --tail-mb (reported).",
+        DefaultValueFactory = _ => TimeSpan.FromMinutes(20),
+        CustomParser = r => ParseDuration(r),
+    };
+
+    public static readonly Option<bool> NoProxy = new("--no-proxy")
+    {
+        Description = "Let the new silo talk to Azurite directly instead of through the counting proxy (then only Azurite's CPU and /proc I/O counters measure its storage traffic).",
+    };
+
+    public static readonly Option<string?> AzuriteLocation = new("--azurite-location") { Description = "Azurite's data folder (default: a new temporary folder, deleted after the run)." };
+
+    public static readonly Option<int?> AzuriteNoFile = new("--azurite-nofile") { Description = "Run Azurite under prlimit --nofile=N:N (its limit of open file descriptors; default: inherited, see ulimit -n). Azurite opens its extent file once per block it reads." };
+
+    public static readonly Option<bool> AzuriteInMemory = new("--azurite-in-memory") { Description = "Azurite keeps its data in memory (--inMemoryPersistence) instead of a folder; it is not restarted, so the data still outlives the silo." };
+
+    public static readonly Option<bool> KeepAzuriteData = new("--keep-azurite-data") { Description = "Keep Azurite's data folder after the run." };
+
+    public static readonly Option<bool> NoBuild = new("--no-build") { Description = "Do not build src/QuotaGrains.Silo (Release) first; use the assembly already built." };
+
+    public static IEnumerable<Option> RecoveryOptionList =>
+    [
+        RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
+        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive,
+    ];
+
+    /// <summary>The recovery runs: one per preset named (default large).</summary>
+    public static IReadOnlyList<RecoveryOptions> RecoveryRuns(ParseResult parse)
+    {
+        var names = parse.GetValue(RecoveryScenario)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        var presets = names.Length == 0
+            ? [parse.GetResult(Spaces) is { Implicit: false } || parse.GetResult(TailMb) is { Implicit: false } ? new RecoveryOptions { Scenario = "custom" } : RecoveryOptions.Preset("large")]
+            : names.Select(RecoveryOptions.Preset).ToArray();
+        T Pick<T>(Option<T> option, T presetValue) => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option)! : presetValue;
+        return presets.Select(preset => preset with
+        {
+            Spaces = Pick(Spaces, preset.Spaces),
+            TailMiB = Pick(TailMb, preset.TailMiB),
+            Concurrency = parse.GetValue(Concurrency),
+            Timeout = parse.GetValue(RecoveryTimeout),
+            RetryDelay = parse.GetValue(RetryDelay),
+            ReadyTimeout = parse.GetValue(ReadyTimeout),
+            MaxTraffic = parse.GetValue(MaxTraffic),
+            SetupParallelism = parse.GetValue(SetupParallelism) is > 0 and var parallelism ? parallelism : preset.SetupParallelism,
+            EnterpriseAllowance = parse.GetValue(EnterpriseAllowance),
+            Seed = parse.GetValue(Seed),
+            Proxy = !parse.GetValue(NoProxy),
+            AzuriteLocation = parse.GetValue(AzuriteLocation),
+            AzuriteMaxOpenFiles = parse.GetValue(AzuriteNoFile),
+            AzuriteInMemory = parse.GetValue(AzuriteInMemory),
+            KeepAzuriteData = parse.GetValue(KeepAzuriteData),
+            BuildSilo = !parse.GetValue(NoBuild),
+        }).ToList();
+    }
+
     public static IEnumerable<Option> WorkloadOptions =>
     [
         Scenario, Spaces, Members, Users, Skew, Zipf, Concurrency, Duration, Ops, Warmup, FailureRate, BatchSize, BatchFraction,

@@ -19,6 +19,13 @@ foreach (var command in new[] { run, compare })
 }
 
 run.Options.Add(Cli.Target);
+var recovery = new Command("recovery", "Recovery after kill -9: N Spaces on a silo process (src/QuotaGrains.Silo, Release) on Azurite with its data in a folder, traffic until the journal holds a tail of M MiB after the Spaces' snapshots, kill -9, then a new silo process on the same data asked for every Space at once (balance reads, then reserves): time until all are served, failures, storage bytes and requests (through a counting proxy), Azurite's CPU, and an audit.");
+foreach (var option in Cli.RecoveryOptionList)
+{
+    recovery.Options.Add(option);
+}
+
+recovery.SetAction((parse, cancellationToken) => Guard(() => RecoveryAsync(parse, cancellationToken)));
 run.SetAction((parse, cancellationToken) => Guard(() => RunAsync(parse, cancellationToken)));
 compare.SetAction((parse, cancellationToken) => Guard(() => CompareAsync(parse, cancellationToken)));
 
@@ -26,6 +33,7 @@ var root = new RootCommand("QuotaGrains load test: the engine and Redis under th
 {
     run,
     compare,
+    recovery,
 };
 return await root.Parse(args).InvokeAsync();
 
@@ -166,6 +174,34 @@ static async Task<int> CompareAsync(ParseResult parse, CancellationToken cancell
         ReportWriter.Print(report2);
         var (json, markdown) = ReportWriter.Save(report2, output);
         observer.Info($"Reports: {json}, {markdown}");
+    }
+
+    return exit;
+}
+
+static async Task<int> RecoveryAsync(ParseResult parse, CancellationToken cancellationToken)
+{
+    var runs = Cli.RecoveryRuns(parse).Select(r => Check(r.Validate(), r)).ToList();
+    var observer = new ConsoleObserver(!parse.GetValue(Cli.NoLive));
+    var output = Cli.OutputDirectory(parse);
+    var machine = MachineProbe.Describe();
+    var exit = 0;
+    foreach (var options in runs)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            break;
+        }
+
+        observer.Info($"recovery · {options.Scenario}: {options.Spaces:N0} Spaces, a {options.TailMiB:0.#} MiB tail, {options.Concurrency} in flight, {options.Timeout.TotalSeconds:0} s per phase.");
+        var report = await new RecoveryRunner(options, machine, observer, output).RunAsync(cancellationToken);
+        ReportWriter.Print(report);
+        var (json, markdown) = ReportWriter.Save(report, output);
+        observer.Info($"Reports: {json}, {markdown}");
+        if (report.Audit.Status == "FAILED")
+        {
+            exit = 3;
+        }
     }
 
     return exit;

@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace QuotaGrains.LoadTest.Reporting;
 
 /// <summary>Writes reports to the terminal, and as JSON and Markdown files.</summary>
-public static class ReportWriter
+public static partial class ReportWriter
 {
     private static readonly JsonSerializerOptions Json = new()
     {

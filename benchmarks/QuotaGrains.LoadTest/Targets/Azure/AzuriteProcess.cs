@@ -21,13 +21,14 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private readonly Process _process;
 
-    private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort, string version)
+    private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort, string version, string? location)
     {
         _process = process;
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
         Version = version;
+        Location = location;
     }
 
     public int ProcessId => _process.Id;
@@ -40,14 +41,23 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     public string Version { get; }
 
-    public string ConnectionString =>
+    /// <summary>The data folder (<c>--location</c>), or null when the data is in memory.</summary>
+    public string? Location { get; }
+
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    public string Describe => $"Azurite {Version} (pid {ProcessId}, {(Location is null ? "in memory" : $"data in {Location}")}; blob 127.0.0.1:{BlobPort}, table 127.0.0.1:{TablePort})";
+
+    /// <summary>The connection string of the same account through other endpoints (e.g. a proxy in front of it).</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
-        $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+        $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
 
-    public string Describe => $"Azurite {Version} (pid {ProcessId}, in memory; blob 127.0.0.1:{BlobPort}, table 127.0.0.1:{TablePort})";
-
-    public static async Task<AzuriteProcess> StartAsync(Action<string> info, CancellationToken cancellationToken)
+    /// <summary>Starts Azurite in memory, or with its data in <paramref name="location"/> (<c>--location</c>; created if
+    /// absent) so that the data is on disk as with a long-lived emulator. With <paramref name="maxOpenFiles"/> it runs
+    /// under <c>prlimit --nofile=N:N</c> (util-linux; it execs Azurite, so the process id is Azurite's).</summary>
+    public static async Task<AzuriteProcess> StartAsync(Action<string> info, CancellationToken cancellationToken, string? location = null, int? maxOpenFiles = null)
     {
         var root = RepositoryRoot();
         var executable = Path.Combine(root, "node_modules", ".bin", "azurite");
@@ -66,26 +76,44 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var blob = FreePort();
         var queue = FreePort(blob);
         var table = FreePort(blob, queue);
-        var start = new ProcessStartInfo(executable)
+        var start = new ProcessStartInfo(maxOpenFiles is null ? executable : "prlimit")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        if (maxOpenFiles is { } limit)
+        {
+            start.ArgumentList.Add($"--nofile={limit}:{limit}");
+            start.ArgumentList.Add("--");
+            start.ArgumentList.Add(executable);
+        }
+
         foreach (var argument in new[]
                  {
                      "--blobHost", "127.0.0.1", "--blobPort", Text(blob), "--queueHost", "127.0.0.1", "--queuePort", Text(queue),
-                     "--tableHost", "127.0.0.1", "--tablePort", Text(table), "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent",
+                     "--tableHost", "127.0.0.1", "--tablePort", Text(table), "--disableTelemetry", "--skipApiVersionCheck", "--silent",
                  })
         {
             start.ArgumentList.Add(argument);
         }
 
+        if (location is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            Directory.CreateDirectory(location);
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(location);
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {executable}.");
         _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        var azurite = new AzuriteProcess(process, blob, queue, table, PinnedVersion(root));
+        var azurite = new AzuriteProcess(process, blob, queue, table, PinnedVersion(root), location);
         var deadline = Stopwatch.StartNew();
         foreach (var port in new[] { blob, queue, table })
         {
@@ -139,7 +167,78 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    // Its data is in memory and throwaway.
+    /// <summary>The process's I/O counters from <c>/proc/&lt;pid&gt;/io</c>: bytes passed to read and write system calls
+    /// (sockets and files alike) and bytes that reached or came from the disk; zeros if unreadable.</summary>
+    public (long ReadChars, long WrittenChars, long DiskRead, long DiskWritten) IoCounters()
+    {
+        try
+        {
+            var values = File.ReadLines($"/proc/{ProcessId}/io")
+                .Select(line => line.Split(':', 2))
+                .Where(parts => parts.Length == 2)
+                .ToDictionary(parts => parts[0].Trim(), parts => long.Parse(parts[1].Trim(), CultureInfo.InvariantCulture), StringComparer.Ordinal);
+            return (values.GetValueOrDefault("rchar"), values.GetValueOrDefault("wchar"), values.GetValueOrDefault("read_bytes"), values.GetValueOrDefault("write_bytes"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>The process's open file descriptors from <c>/proc/&lt;pid&gt;/fd</c>, and with <paramref name="classify"/>
+    /// how many are sockets (a link read per descriptor: ~20,000 of them cost the harness a noticeable share of a core
+    /// when read every second); zeros if unreadable. Node opens a file descriptor per extent it reads, and a process has
+    /// at most <c>ulimit -n</c> of them, sockets included.</summary>
+    public (int Total, int? Sockets) OpenFileDescriptors(bool classify)
+    {
+        var total = 0;
+        var sockets = 0;
+        try
+        {
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{ProcessId}/fd"))
+            {
+                total++;
+                if (!classify)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal))
+                    {
+                        sockets++;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Closed while we looked.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return (total, classify ? sockets : null);
+    }
+
+    /// <summary>The soft limit of open file descriptors of the process (<c>Max open files</c>), or null.</summary>
+    public long? MaxOpenFiles()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{ProcessId}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+            var fields = line?[14..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields is { Length: > 0 } && long.TryParse(fields[0], CultureInfo.InvariantCulture, out var limit) ? limit : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // Its data is throwaway (in memory, or in a folder its owner deletes).
     public async ValueTask DisposeAsync() => await ChildProcess.StopAsync(_process);
 
     public static string RepositoryRoot()
