@@ -24,7 +24,7 @@ public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
     /// <summary>A transaction holds at most 100 entities and 4 MiB; binary travels as base64.</summary>
     private const int MaxPagesPerTransaction = 40;
 
-    private int _tableReady;
+    private Task? _tableReady;
 
     public async Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken)
     {
@@ -78,13 +78,22 @@ public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
         return entries;
     }
 
-    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    /// <summary>One creation shared by every caller (after a restart thousands of Spaces write their first pages at once;
+    /// each asking the service was a request apiece); a failed one is tried again by the next caller.</summary>
+    private Task EnsureTableAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _tableReady) == 0)
+        var ready = Volatile.Read(ref _tableReady);
+        if (ready is { IsCompletedSuccessfully: true })
         {
-            await table.CreateIfNotExistsAsync(cancellationToken);
-            Volatile.Write(ref _tableReady, 1);
+            return ready;
         }
+
+        if (ready is null || ready.IsFaulted || ready.IsCanceled)
+        {
+            Interlocked.CompareExchange(ref _tableReady, table.CreateIfNotExistsAsync(CancellationToken.None), ready);
+        }
+
+        return Volatile.Read(ref _tableReady)!.WaitAsync(cancellationToken);
     }
 
     /// <summary>Table keys may not hold '/', '\', '#', '?' or control characters: escape them (and '%').</summary>
