@@ -293,7 +293,36 @@ public sealed partial class JournalReader : IDisposable
         }
     }
 
-    private async Task<byte[]> ReadChunkAsync(string name, long offset, int length, ReadTally read, CancellationToken cancellationToken)
+    private Task<byte[]> ReadChunkAsync(string name, long offset, int length, ReadTally read, CancellationToken cancellationToken) =>
+        RetryAsync(
+            async token =>
+            {
+                var data = await _store.ReadAsync(name, offset, length, token);
+                read.Add(data.Length);
+                _instruments.JournalRecoveryBytes.Add(data.Length);
+                return data;
+            },
+            name,
+            offset,
+            read,
+            cancellationToken);
+
+    private Task<IReadOnlyList<string>> ListAsync(string stream, ReadTally read, CancellationToken cancellationToken) =>
+        RetryAsync(
+            async token =>
+            {
+                var names = await _store.ListSegmentsAsync(stream + "/", token);
+                read.Add(0);
+                return names;
+            },
+            stream,
+            0,
+            read,
+            cancellationToken);
+
+    /// <summary>One storage request of the reader: a slot of the silo's bound while it runs, tried
+    /// <see cref="JournalOptions.RecoveryReadAttempts"/> times with a doubling pause between (no slot held).</summary>
+    private async Task<T> RetryAsync<T>(Func<CancellationToken, Task<T>> request, string name, long offset, ReadTally read, CancellationToken cancellationToken)
     {
         var delay = _options.RecoveryRetryDelay;
         for (var attempt = 1; ; attempt++)
@@ -301,40 +330,12 @@ public sealed partial class JournalReader : IDisposable
             await _reads.WaitAsync(cancellationToken);
             try
             {
-                var data = await _store.ReadAsync(name, offset, length, cancellationToken);
-                read.Add(data.Length);
-                _instruments.JournalRecoveryBytes.Add(data.Length);
-                return data;
+                return await request(cancellationToken);
             }
             catch (Exception exception) when (attempt < _options.RecoveryReadAttempts && !cancellationToken.IsCancellationRequested)
             {
                 read.Add(0);
                 LogReadRetried(exception, name, offset, attempt);
-            }
-            finally
-            {
-                _reads.Release();
-            }
-
-            await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, MaxRetryDelayMilliseconds));
-        }
-    }
-
-    private async Task<IReadOnlyList<string>> ListAsync(string stream, ReadTally read, CancellationToken cancellationToken)
-    {
-        var delay = _options.RecoveryRetryDelay;
-        for (var attempt = 1; ; attempt++)
-        {
-            await _reads.WaitAsync(cancellationToken);
-            try
-            {
-                read.Add(0);
-                return await _store.ListSegmentsAsync(stream + "/", cancellationToken);
-            }
-            catch (Exception exception) when (attempt < _options.RecoveryReadAttempts && !cancellationToken.IsCancellationRequested)
-            {
-                LogReadRetried(exception, stream, 0, attempt);
             }
             finally
             {

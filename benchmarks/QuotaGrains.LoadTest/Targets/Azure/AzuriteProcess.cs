@@ -73,9 +73,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
             }
         }
 
-        var blob = FreePort();
-        var queue = FreePort(blob);
-        var table = FreePort(blob, queue);
+        var blob = LoopbackPorts.Free();
+        var queue = LoopbackPorts.Free(blob);
+        var table = LoopbackPorts.Free(blob, queue);
         var start = new ProcessStartInfo(maxOpenFiles is null ? executable : "prlimit")
         {
             RedirectStandardOutput = true,
@@ -288,23 +288,6 @@ public sealed class AzuriteProcess : IAsyncDisposable
     }
 
     private static string Text(int port) => port.ToString(CultureInfo.InvariantCulture);
-
-    private static int FreePort(params int[] exclude)
-    {
-        for (var attempt = 0; attempt < 16; attempt++)
-        {
-            using var socket = new TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            var port = ((IPEndPoint)socket.LocalEndpoint).Port;
-            socket.Stop();
-            if (!exclude.Contains(port) && port is not (10000 or 10001 or 10002 or 11111 or 30000))
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("No free loopback port.");
-    }
 
     private static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)
     {
