@@ -41,7 +41,8 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
     /// <summary>The provider's own start (Azure Table creates its table), which Orleans would have run had it not been wrapped.</summary>
     public void Participate(ISiloLifecycle lifecycle) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);
 
-    /// <summary>Wraps the grain storage provider registered as <paramref name="name"/> (register it first).</summary>
+    /// <summary>Wraps the grain storage provider registered as <paramref name="name"/> (register it first), keeping each
+    /// grain's state in a row of its own (<see cref="RowPerGrainStorage"/>).</summary>
     internal static void Decorate(IServiceCollection services, string name)
     {
         var registered = services.LastOrDefault(s => s.ServiceType == typeof(IGrainStorage) && s.IsKeyedService && Equals(s.ServiceKey, name))
@@ -50,7 +51,7 @@ internal sealed class FailClosedGrainStorage(string name, IGrainStorage inner, I
             ?? throw new InvalidOperationException($"The grain storage named '{name}' is not registered by a factory.");
         services.Remove(registered);
         services.AddKeyedSingleton<IGrainStorage>(name, (sp, key) => new FailClosedGrainStorage(
-            name, (IGrainStorage)factory(sp, key), sp.GetRequiredService<ILogger<FailClosedGrainStorage>>()));
+            name, new RowPerGrainStorage((IGrainStorage)factory(sp, key)), sp.GetRequiredService<ILogger<FailClosedGrainStorage>>()));
     }
 
     private QuotaUnavailableException Unavailable(Exception exception, string done, string stateName, GrainId grainId)
