@@ -22,9 +22,8 @@ public sealed class Azurite : IAsyncDisposable
     {
         _location = location;
         _ownsLocation = ownsLocation;
-        BlobPort = FreePort();
-        QueuePort = FreePort();
-        TablePort = FreePort();
+        var ports = LoopbackPorts.Take(3);
+        (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
     }
 
     public int BlobPort { get; }
@@ -163,13 +162,6 @@ public sealed class Azurite : IAsyncDisposable
         }
 
         return executable;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<bool> AcceptsAsync(int port)
