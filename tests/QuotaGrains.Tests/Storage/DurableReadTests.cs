@@ -120,9 +120,8 @@ public sealed class DurableReadTests : IAsyncLifetime
     }
 
     /// <summary>The embedded journal store, whose appends can be held at a gate and then let through or failed.</summary>
-    private sealed class GatedJournalStore : IJournalStore
+    private sealed class GatedJournalStore() : DelegatingJournalStore(new MemoryJournalStore())
     {
-        private readonly MemoryJournalStore _inner = new();
         private TaskCompletionSource<Exception?>? _gate;
         private TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -143,9 +142,7 @@ public sealed class DurableReadTests : IAsyncLifetime
             gate?.TrySetResult(failure);
         }
 
-        public Task CreateSegmentAsync(string segment, CancellationToken cancellationToken) => _inner.CreateSegmentAsync(segment, cancellationToken);
-
-        public async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
+        public override async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
         {
             if (_gate is { } gate)
             {
@@ -156,15 +153,7 @@ public sealed class DurableReadTests : IAsyncLifetime
                 }
             }
 
-            await _inner.AppendAsync(segment, expectedOffset, block, cancellationToken);
+            await base.AppendAsync(segment, expectedOffset, block, cancellationToken);
         }
-
-        public Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken) =>
-            _inner.ReadAsync(segment, offset, maxBytes, cancellationToken);
-
-        public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken) =>
-            _inner.ListSegmentsAsync(prefix, cancellationToken);
-
-        public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) => _inner.DeleteSegmentAsync(segment, cancellationToken);
     }
 }

@@ -57,7 +57,7 @@ public sealed class JournalReaderAzureTests(AzuriteFixture azurite)
     }
 
     /// <summary>The append-blob store, with one ranged read at or past an offset failing as a reset connection would.</summary>
-    private sealed class FaultOnceStore(IJournalStore inner) : IJournalStore
+    private sealed class FaultOnceStore(IJournalStore inner) : DelegatingJournalStore(inner)
     {
         private long _failAt = long.MaxValue;
         private int _failed;
@@ -69,25 +69,16 @@ public sealed class JournalReaderAzureTests(AzuriteFixture azurite)
 
         public void FailNextReadAfter(long offset) => _failAt = offset;
 
-        public Task CreateSegmentAsync(string segment, CancellationToken cancellationToken) => inner.CreateSegmentAsync(segment, cancellationToken);
-
-        public Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken) =>
-            inner.AppendAsync(segment, expectedOffset, block, cancellationToken);
-
-        public async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
+        public override async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
         {
             if (offset >= _failAt && Interlocked.CompareExchange(ref _failed, 1, 0) == 0)
             {
                 throw new IOException("Unable to read data from the transport connection: Connection reset by peer.");
             }
 
-            var data = await inner.ReadAsync(segment, offset, maxBytes, cancellationToken);
+            var data = await base.ReadAsync(segment, offset, maxBytes, cancellationToken);
             Interlocked.Add(ref _bytes, data.Length);
             return data;
         }
-
-        public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken) => inner.ListSegmentsAsync(prefix, cancellationToken);
-
-        public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) => inner.DeleteSegmentAsync(segment, cancellationToken);
     }
 }

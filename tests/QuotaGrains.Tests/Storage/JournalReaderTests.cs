@@ -114,7 +114,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
     {
         var written = await WriteAsync(spaces: 50, recordsPerSpace: 20);
         var failures = 0;
-        _store.Inner.ReadFault = (_, offset) => offset > 0 && Interlocked.Increment(ref failures) == 1 ? new IOException("connection reset by peer") : null;
+        _store.Memory.ReadFault = (_, offset) => offset > 0 && Interlocked.Increment(ref failures) == 1 ? new IOException("connection reset by peer") : null;
         using var reader = NewReader(readBytes: 8 * 1024);
 
         var answers = await Task.WhenAll(written.Select(s => reader.ReadAsync(s.Key, s.Value.From, CancellationToken.None)));
@@ -130,7 +130,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         var tail = await TailBytesAsync();
         var first = written.MinBy(s => s.Value.From.Offset);
         var breakAt = tail / 2;
-        _store.Inner.ReadFault = (_, offset) => offset >= breakAt ? new IOException("response ended prematurely") : null;
+        _store.Memory.ReadFault = (_, offset) => offset >= breakAt ? new IOException("response ended prematurely") : null;
         using var reader = NewReader(readBytes: 4 * 1024, attempts: 2);
 
         var failed = await Assert.ThrowsAsync<QuotaUnavailableException>(() => reader.ReadAsync(first.Key, first.Value.From, CancellationToken.None));
@@ -138,7 +138,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         Assert.Null(failed.InnerException);
         var beforeRetry = _store.BytesRead;
 
-        _store.Inner.ReadFault = null;
+        _store.Memory.ReadFault = null;
         var answer = await reader.ReadAsync(first.Key, first.Value.From, CancellationToken.None);
 
         Assert.Equal(first.Value.Sequences, answer.Select(r => r.FirstSequence));
@@ -210,11 +210,11 @@ public sealed class JournalReaderTests : IAsyncLifetime
 
     private async Task<long> TailBytesAsync()
     {
-        var segments = await _store.Inner.ListSegmentsAsync(Stream + "/", CancellationToken.None);
+        var segments = await _store.Memory.ListSegmentsAsync(Stream + "/", CancellationToken.None);
         var bytes = 0L;
         foreach (var segment in segments)
         {
-            bytes += (await _store.Inner.ReadAsync(segment, 0, int.MaxValue, CancellationToken.None)).Length;
+            bytes += (await _store.Memory.ReadAsync(segment, 0, int.MaxValue, CancellationToken.None)).Length;
         }
 
         return bytes;
@@ -240,13 +240,13 @@ public sealed class JournalReaderTests : IAsyncLifetime
         NullLogger<JournalReader>.Instance);
 
     /// <summary>Counts what is read through it.</summary>
-    private sealed class CountingStore(MemoryJournalStore inner) : IJournalStore
+    private sealed class CountingStore(MemoryJournalStore inner) : DelegatingJournalStore(inner)
     {
         private long _bytes;
         private int _reads;
         private int _maxBytes;
 
-        public MemoryJournalStore Inner { get; } = inner;
+        public MemoryJournalStore Memory { get; } = inner;
 
         public long BytesRead => Interlocked.Read(ref _bytes);
 
@@ -256,19 +256,14 @@ public sealed class JournalReaderTests : IAsyncLifetime
 
         public Func<Task>? BeforeRead { get; set; }
 
-        public Task CreateSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.CreateSegmentAsync(segment, cancellationToken);
-
-        public Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken) =>
-            Inner.AppendAsync(segment, expectedOffset, block, cancellationToken);
-
-        public async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
+        public override async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
         {
             if (BeforeRead is { } before)
             {
                 await before();
             }
 
-            var data = await Inner.ReadAsync(segment, offset, maxBytes, cancellationToken);
+            var data = await base.ReadAsync(segment, offset, maxBytes, cancellationToken);
             Interlocked.Add(ref _bytes, data.Length);
             Interlocked.Increment(ref _reads);
             int seen;
@@ -278,9 +273,5 @@ public sealed class JournalReaderTests : IAsyncLifetime
 
             return data;
         }
-
-        public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken) => Inner.ListSegmentsAsync(prefix, cancellationToken);
-
-        public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.DeleteSegmentAsync(segment, cancellationToken);
     }
 }
