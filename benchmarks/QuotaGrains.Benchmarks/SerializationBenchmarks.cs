@@ -43,7 +43,7 @@ public class SerializationBenchmarks
         _serializer = _host.Services.GetRequiredService<Serializer<SpaceState>>();
         _copier = _host.Services.GetRequiredService<DeepCopier<SpaceState>>();
         _storageSerializer = _host.Services.GetRequiredService<IGrainStorageSerializer>();
-        // As SpaceGrain.WriteSnapshotAsync builds it: a copy of the state, with the pool's recent window attached (a live
+        // As SpaceLog.WriteSnapshotAsync builds it: a copy of the state, with the pool's recent window attached (a live
         // pool keeps its window outside the state).
         var pool = WarmPool.Create(Operations);
         _state = pool.State;
@@ -68,7 +68,7 @@ public class SerializationBenchmarks
     [Benchmark]
     public long Deserialize() => _serializer.Deserialize(_bytes)!.Sequence;
 
-    /// <summary>What <c>SpaceGrain</c> does before each snapshot (<c>_copier.Copy(_durable.State)</c>; the window is attached
+    /// <summary>What <c>SpaceLog</c> does before each snapshot (<c>_copier.Copy(_durable.State)</c>; the window is attached
     /// after the copy).</summary>
     [Benchmark]
     public long DeepCopy() => _copier.Copy(_state).Sequence;

@@ -124,7 +124,11 @@ public static class SiloBuilderQuotaExtensions
             JournalLifecycle.StreamName(sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILocalSiloDetails>()),
             sp.GetRequiredService<IOptions<JournalOptions>>(),
             sp.GetRequiredService<QuotaInstruments>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>(),
+            sp.GetRequiredService<SpaceRecordCodec>()));
+        services.TryAddSingleton<IJournalWriter>(sp => sp.GetRequiredService<SpaceJournal>());
+        services.TryAddSingleton<SpaceRecordCodec>();
+        services.TryAddSingleton<QuotaGrains.Grains.Spaces.SpaceLogServices>();
         services.TryAddSingleton<JournalReader>();
         services.TryAddSingleton<SnapshotWriteLimiter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Options;
 
@@ -12,9 +13,10 @@ namespace QuotaGrains.Grains.Journal;
 /// block and every earlier block are acknowledged; when an append fails, its waiters and those of every later block
 /// in flight fail (outcome unknown), and the writer rolls to a fresh segment.
 /// </summary>
-public sealed partial class SpaceJournal : IAsyncDisposable
+public sealed partial class SpaceJournal : IJournalWriter, IAsyncDisposable
 {
     private readonly IJournalStore _store;
+    private readonly SpaceRecordCodec? _codec;
     private readonly JournalOptions _options;
     private readonly QuotaInstruments _instruments;
     private readonly ILogger<SpaceJournal> _logger;
@@ -33,9 +35,12 @@ public sealed partial class SpaceJournal : IAsyncDisposable
     private JournalPosition _durableTail;
     private int _queued;
 
-    public SpaceJournal(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SpaceJournal> logger)
+    /// <param name="codec">How a Space's events become a record (needed by <see cref="AppendAsync(string, IReadOnlyList{SpaceEvent})"/>;
+    /// a journal fed raw records needs none).</param>
+    public SpaceJournal(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SpaceJournal> logger, SpaceRecordCodec? codec = null)
     {
         _store = store;
+        _codec = codec;
         Stream = stream;
         _options = options.Value;
         _instruments = instruments;
@@ -64,6 +69,10 @@ public sealed partial class SpaceJournal : IAsyncDisposable
     public int QueueDepth => Volatile.Read(ref _queued);
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stopping.Token));
+
+    /// <inheritdoc/>
+    public Task<JournalPosition> AppendAsync(string spaceId, IReadOnlyList<SpaceEvent> events) =>
+        AppendAsync(spaceId, (_codec ?? throw new InvalidOperationException("This journal has no record codec.")).Encode(spaceId, events));
 
     /// <summary>Completes when the record is in an acknowledged block (and every earlier block is too), with the
     /// position of that block's start: every later record of the same writer lands after it.</summary>

@@ -38,7 +38,7 @@ public sealed class SnapshotSizeTests
             operations += 2;
         }
 
-        // What SpaceGrain writes: a copy of the state, bounded to the most recent operations.
+        // What SpaceLog writes: a copy of the state, bounded to the most recent operations.
         var snapshot = serializer.Deserialize(serializer.SerializeToArray(pool.State))!;
         (snapshot.Operations, snapshot.ClosedHolds) = pool.RecentWindow(QuotaRules.Default.Spaces.MaxSnapshotOperations);
         var bytes = serializer.SerializeToArray(snapshot).Length;

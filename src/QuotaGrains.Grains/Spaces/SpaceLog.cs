@@ -1,0 +1,497 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Ledger;
+
+namespace QuotaGrains.Grains.Spaces;
+
+/// <summary>
+/// A Space's durable machinery, apart from its grain: the live pool requests are decided against, the durable copy that
+/// receives events only once the journal acknowledged them, the append chain (one append in flight; what is decided
+/// meanwhile rides in the next), snapshots and the ledger pages they write, recovery, and when the Space should wake
+/// up. It depends on interfaces and plain classes (journal, snapshot and ledger stores, time), not on a grain, so a test
+/// or a simulation drives it without a cluster. Like a grain, it is used from one thread at a time.
+/// </summary>
+internal sealed class SpaceLog
+{
+    private readonly string _spaceId;
+    private readonly ISpaceSnapshots _snapshots;
+    private readonly SpaceLogServices _services;
+    private readonly ILogger _logger;
+    private readonly Action<DateTimeOffset> _wakeAt;
+    private readonly Action _failed;
+
+    private SpacePool _durable = null!;
+    private List<SpaceEvent> _unwritten = [];
+    // Durable events not yet in a snapshot, as the ledger pages the next snapshot writes.
+    private readonly LedgerPageBuilder _unsnapshotted = new();
+    private JournalPosition _durableFrom = null!;
+    private bool _snapshotBeforeAppend = true;
+    private DateTimeOffset? _dirtySince;
+    private Task _lastWrite = Task.CompletedTask;
+    private Task _latestWrite = Task.CompletedTask;
+    private TaskCompletionSource? _nextWrite;
+    private DateTimeOffset _lastSnapshotAt = DateTimeOffset.MinValue;
+    private Task _writingSnapshot = Task.CompletedTask;
+    private Task? _queuedSnapshot;
+    private Exception? _failure;
+    private DateTimeOffset? _wakeUpAt;
+
+    /// <param name="wakeAt">Asks the host to call <see cref="WakeUpAsync"/> at an instant (replacing an earlier ask).</param>
+    /// <param name="failed">Tells the host the Space failed closed: it must be reloaded (a grain deactivates).</param>
+    public SpaceLog(string spaceId, ISpaceSnapshots snapshots, SpaceLogServices services, Action<DateTimeOffset> wakeAt, Action failed)
+    {
+        _spaceId = spaceId;
+        _snapshots = snapshots;
+        _services = services;
+        _logger = services.Logger;
+        _wakeAt = wakeAt;
+        _failed = failed;
+    }
+
+    /// <summary>The live pool: requests are decided against it, including what is decided but not yet durable.</summary>
+    public SpacePool Live { get; private set; } = null!;
+
+    /// <summary>Completes when everything decided so far is durable (a replayed outcome waits for it).</summary>
+    public Task LatestWrite => _latestWrite;
+
+    /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a gap),
+    /// read through the silo's <see cref="JournalReader"/>, which reads a stream once for every Space recovering from it.
+    /// Then the Space serves: the replayed events are durable in the journal, and the snapshot that records them is
+    /// written in the background (or before the first append, whichever comes first), not on the way to serving: after
+    /// a crash, thousands of Spaces recover at once, and as many Table writes would stand between each and its answer.</summary>
+    public async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = _snapshots.Current;
+        var recovered = snapshot.State is null ? new SpaceState() : _services.Copier.Copy(snapshot.State);
+        _durable = new SpacePool(_spaceId, recovered, _services.Rules);
+        _durableFrom = _services.Journal.DurableTail;
+        if (snapshot.JournalFrom is { } from && !snapshot.Complete)
+        {
+            foreach (var e in await ReplayAsync(from, cancellationToken))
+            {
+                _unsnapshotted.Add(LedgerEntries.From(e));
+            }
+        }
+
+        // The live pool holds every operation id the durable copy would, and more: keep them once (snapshots read the
+        // window from the live pool, up to the durable sequence).
+        Live = _durable.HandOverOperationWindow(_services.Copier.Copy(_durable.State));
+        var now = _services.Time.GetUtcNow();
+        if (_unsnapshotted.Count > 0)
+        {
+            _dirtySince = now;
+        }
+
+        var changes = Live.MigrateLegacyPools(now).Concat(Live.AdvanceTo(now)).ToList();
+        if (changes.Count > 0)
+        {
+            await AppendAsync(changes);
+        }
+        else
+        {
+            // Nothing due yet, but open holds (and the renewal) will be: wake up for them even if nobody calls.
+            ScheduleWakeUp();
+        }
+    }
+
+    /// <summary>The end of an activation: a final snapshot if anything is not in one (it spares the next activation a
+    /// journal scan). Not when the Space failed (memory may hold what is not durable), nor when
+    /// <paramref name="nowhereToGo"/> (in-memory storage dies with the silo).</summary>
+    public async Task CloseAsync(bool nowhereToGo, bool shuttingDown, CancellationToken cancellationToken)
+    {
+        if (_failure is not null || nowhereToGo)
+        {
+            return;
+        }
+
+        try
+        {
+            await _lastWrite.WaitAsync(cancellationToken);
+            await (_queuedSnapshot ?? Task.CompletedTask).WaitAsync(cancellationToken);
+            await _writingSnapshot.WaitAsync(cancellationToken);
+            if (_failure is null && (_unsnapshotted.Count > 0 || !_snapshots.Current.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
+            {
+                await _services.SnapshotLimiter.RunAsync(() => WriteSnapshotAsync(final: true), cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or QuotaUnavailableException || (e is ObjectDisposedException && shuttingDown))
+        {
+            // The journal holds everything acknowledged; the next activation replays it. A silo stopping with thousands
+            // of Spaces to snapshot, one write at a time, runs out of its deadline (the token) or of its services.
+        }
+    }
+
+    /// <summary>Hands events (already applied to <see cref="Live"/>) to the journal; completes once they are durable,
+    /// or fails with <see cref="QuotaUnavailableException"/> (outcome unknown), after which the Space refuses
+    /// everything until it is reloaded.</summary>
+    public Task AppendAsync(IReadOnlyList<SpaceEvent> events)
+    {
+        Observe(events);
+        _unwritten.AddRange(events);
+        if (_nextWrite is { } pending)
+        {
+            return pending.Task;
+        }
+
+        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _nextWrite = next;
+        _latestWrite = next.Task;
+        _lastWrite = WriteAfterAsync(_lastWrite, next);
+        return next.Task;
+    }
+
+    /// <summary>Renewals and expiries due by now are applied to the live pool and journaled; a reader need not wait for
+    /// them to be written (they are a function of state and time).</summary>
+    public DateTimeOffset Advance()
+    {
+        ThrowIfFailed();
+        var now = _services.Time.GetUtcNow();
+        var due = Live.AdvanceTo(now);
+        if (due.Count > 0)
+        {
+            _ = AppendAsync(due).ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
+        }
+
+        return now;
+    }
+
+    /// <summary>What a read shows: only what cannot be lost. That is the durable copy (acknowledged events only, so a
+    /// caller sees its own acknowledged writes, and never a decided change whose append may still fail), advanced to now
+    /// by the renewal and expiry rules, which are a function of state and time. Those due are journaled from the live
+    /// pool meanwhile; until they are durable, the read advances a copy.</summary>
+    public SpacePool ReadView(out DateTimeOffset now)
+    {
+        now = Advance();
+        if (_durable.NextDueAt() is not { } due || due > now)
+        {
+            return _durable;
+        }
+
+        var view = new SpacePool(_spaceId, _services.Copier.Copy(_durable.State), _services.Rules);
+        view.ForgetOperationWindow();
+        view.AdvanceTo(now);
+        return view;
+    }
+
+    /// <summary>Ledger entries already in the table, then durable ones that the next snapshot will write there.</summary>
+    public async Task<LedgerPage> LedgerAsync(LedgerQuery query)
+    {
+        var pending = _unsnapshotted.Entries();
+        var stored = await _services.Ledger.QueryAsync(_spaceId, query, CancellationToken.None);
+        var entries = stored
+            .Concat(pending.Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To)))
+            .DistinctBy(e => e.Sequence)
+            .OrderBy(e => e.Sequence)
+            .Take(query.PageSize)
+            .ToList();
+        return new LedgerPage(entries, entries.Count == query.PageSize ? entries[^1].Sequence : null);
+    }
+
+    /// <summary>Writes a snapshot now if anything is not yet in one (the journal's retention sweep asks).</summary>
+    public async Task SnapshotAsync()
+    {
+        ThrowIfFailed();
+        await _lastWrite;
+        if (!_durable.State.Created && _unsnapshotted.Count == 0)
+        {
+            return;
+        }
+
+        if (_unsnapshotted.Count > 0 || _snapshotBeforeAppend)
+        {
+            await SnapshotInOrderAsync();
+        }
+    }
+
+    /// <summary>What the host calls at the instant asked for: applies what is due, writes a snapshot that is due, and
+    /// asks for the next wake-up.</summary>
+    public async Task WakeUpAsync()
+    {
+        _wakeUpAt = null;
+        if (_failure is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = _services.Time.GetUtcNow();
+            var due = Live.AdvanceTo(now);
+            if (due.Count > 0)
+            {
+                await AppendAsync(due);
+            }
+
+            if (_dirtySince is { } dirty && now - dirty >= _services.Options.SnapshotInterval)
+            {
+                await SnapshotInOrderAsync();
+            }
+
+            ScheduleWakeUp();
+        }
+        catch (QuotaUnavailableException)
+        {
+            // Already failed closed and logged; the Space is reloaded.
+        }
+    }
+
+    public void ThrowIfFailed()
+    {
+        if (_failure is { } failure)
+        {
+            throw Unavailable(failure);
+        }
+    }
+
+    /// <summary>One append in flight per Space; everything decided meanwhile goes in the following one. An append is
+    /// only handed to the journal after the previous one is acknowledged, so a Space's records never overtake.</summary>
+    private async Task WriteAfterAsync(Task previous, TaskCompletionSource completion)
+    {
+        await previous;
+        _nextWrite = null;
+        var events = _unwritten;
+        _unwritten = [];
+        if (_failure is not null)
+        {
+            completion.SetException(Unavailable(_failure));
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (_snapshotBeforeAppend)
+            {
+                // A crash after this activation's first append must find a snapshot that names this journal.
+                await SnapshotInOrderAsync(urgent: true);
+                _snapshotBeforeAppend = false;
+            }
+
+            var blockStart = await _services.Journal.AppendAsync(_spaceId, events);
+            foreach (var e in events)
+            {
+                _durable.Apply(e);
+                _unsnapshotted.Add(LedgerEntries.From(e));
+            }
+
+            _durableFrom = blockStart;
+            _dirtySince ??= _services.Time.GetUtcNow();
+            _services.Instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            _services.Instruments.WriteBatch.Record(events.Count);
+            completion.SetResult();
+            if (_unsnapshotted.Count >= _services.Options.SnapshotEveryEvents
+                && _services.Time.GetUtcNow() - _lastSnapshotAt >= _services.Options.MinSnapshotSpacing)
+            {
+                _ = SnapshotInOrderAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
+            }
+
+            ScheduleWakeUp();
+        }
+        catch (Exception exception)
+        {
+            Fail(exception, events.Count);
+            completion.SetException(Unavailable(exception));
+        }
+    }
+
+    /// <summary>Snapshots never overlap: each starts once the one before has finished. Background ones (all but the one
+    /// a request waits for) first wait for a slot of the silo's <see cref="SnapshotWriteLimiter"/>, and while one waits,
+    /// asking for another joins it: it has not started, so it will cover everything journaled until it does. An urgent one
+    /// does not queue behind a background one still waiting for its slot (thousands may wait after a restart): it writes
+    /// as soon as the one running has finished, and the queued one then writes only if there is something new.</summary>
+    private Task SnapshotInOrderAsync(bool urgent = false)
+    {
+        if (urgent)
+        {
+            return WriteAfterRunningAsync();
+        }
+
+        if (_queuedSnapshot is { } queued)
+        {
+            return queued;
+        }
+
+        var started = false;
+        var snapshot = QueueAsync();
+        if (!started)
+        {
+            _queuedSnapshot = snapshot;
+        }
+
+        return snapshot;
+
+        async Task QueueAsync()
+        {
+            try
+            {
+                await _services.SnapshotLimiter.RunAsync(() =>
+                {
+                    started = true;
+                    _queuedSnapshot = null;
+                    return _unsnapshotted.Count > 0 || _snapshotBeforeAppend ? WriteAfterRunningAsync() : Task.CompletedTask;
+                });
+            }
+            finally
+            {
+                if (!started)
+                {
+                    _queuedSnapshot = null;
+                }
+            }
+        }
+    }
+
+    private Task WriteAfterRunningAsync()
+    {
+        var running = _writingSnapshot;
+        return _writingSnapshot = WriteAsync();
+
+        async Task WriteAsync()
+        {
+            await running.ContinueWith(static _ => { }, TaskScheduler.Current);
+            ThrowIfFailed();
+            await WriteSnapshotAsync();
+        }
+    }
+
+    /// <summary>Ledger entries first (upserts by sequence, so a replay is harmless), then the durable state with the
+    /// journal position after which its newer records lie. A failure (an ETag conflict means another activation)
+    /// fails the Space closed.</summary>
+    private async Task WriteSnapshotAsync(bool final = false)
+    {
+        // Copy only what the snapshot keeps: the operation ids of its most recent durable events, not the whole window.
+        // They are read from the live pool (the durable copy keeps none, see RecoverAsync), which has every id the
+        // durable copy would, and later ones that the sequence bound leaves out. The window is built fresh (its records
+        // hold immutable results), so it goes into the copy as it is rather than being copied again.
+        _lastSnapshotAt = _services.Time.GetUtcNow();
+        var durable = _durable.State;
+        var (operations, closedHolds) = Live.RecentWindow(durable.Sequence, _services.Rules.Spaces.MaxSnapshotOperations);
+        var state = _services.Copier.Copy(durable);
+        (state.Operations, state.ClosedHolds) = (operations, closedHolds);
+
+        // With nothing of this Space pending, its next record can only land after the journal's tail: pointing there
+        // releases older segments for retention. Otherwise, the start of the block of its last durable record.
+        var idle = _unwritten.Count == 0 && _nextWrite is null && _lastWrite.IsCompleted;
+        var from = idle ? _services.Journal.DurableTail : _durableFrom;
+        var pages = _unsnapshotted.Seal();
+        try
+        {
+            if (pages.Count > 0)
+            {
+                // Sent from the thread pool: a busy Space's pages are megabytes for the Table client to encode, and this
+                // Space's requests should not wait behind that. The pages are immutable; nothing of the Space is touched.
+                await Task.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
+            }
+
+            await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle });
+        }
+        catch (Exception exception)
+        {
+            Fail(exception, 0);
+            throw Unavailable(exception);
+        }
+
+        _unsnapshotted.Release(pages.Count);
+        _snapshotBeforeAppend = false;
+        _dirtySince = _unsnapshotted.Count > 0 ? _services.Time.GetUtcNow() : null;
+        _services.Instruments.SnapshotWrites.Add(1);
+        _services.Journal.ReleaseBefore(_spaceId, from);
+    }
+
+    private async Task<List<SpaceEvent>> ReplayAsync(JournalPosition from, CancellationToken cancellationToken)
+    {
+        var replayed = new List<SpaceEvent>();
+        foreach (var record in await _services.Reader.ReadAsync(_spaceId, from, cancellationToken))
+        {
+            if (record.LastSequence <= _durable.State.Sequence)
+            {
+                continue;
+            }
+
+            if (record.FirstSequence > _durable.State.Sequence + 1)
+            {
+                // A gap: what follows it was never acknowledged.
+                break;
+            }
+
+            foreach (var e in _services.Codec.Decode(record))
+            {
+                if (e.Sequence > _durable.State.Sequence)
+                {
+                    _durable.Apply(e);
+                    replayed.Add(e);
+                }
+            }
+        }
+
+        return replayed;
+    }
+
+    private void Fail(Exception exception, int events)
+    {
+        // Memory now holds changes that may not be durable: refuse everything until a fresh activation reloads.
+        if (_failure is null)
+        {
+            _failure = exception;
+            QuotaLog.SpaceWriteFailed(_logger, exception, _spaceId, events);
+            _failed();
+        }
+    }
+
+    private void Observe(IReadOnlyList<SpaceEvent> events)
+    {
+        var instruments = _services.Instruments;
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case CreditsReserved r:
+                    instruments.Credits.Add(r.UnitCredits * r.Count, new KeyValuePair<string, object?>("movement", "reserved"));
+                    break;
+                case HoldCommitted c:
+                    instruments.Credits.Add(c.Credits, new KeyValuePair<string, object?>("movement", "committed"));
+                    break;
+                case HoldRefunded r:
+                    instruments.Credits.Add(r.Credits, new KeyValuePair<string, object?>("movement", "refunded"));
+                    break;
+                case HoldExpired x:
+                    instruments.Credits.Add(x.Credits, new KeyValuePair<string, object?>("movement", "expired"));
+                    QuotaLog.HoldExpired(_logger, _spaceId, x.HoldId, x.Credits);
+                    break;
+                case CycleRenewed r:
+                    QuotaLog.CycleRenewed(_logger, _spaceId, r.At, r.Allowance);
+                    break;
+                case UsageThresholdCrossed t:
+                    QuotaLog.ThresholdCrossed(_logger, _spaceId, t.Percent, t.Used, t.Allowance);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Wakes the Space when a hold expires, it renews, or a dirty snapshot is due, so that these happen even when
+    /// nobody calls. Correctness does not depend on it: every call advances to now first.</summary>
+    private void ScheduleWakeUp()
+    {
+        var due = Live.NextDueAt();
+        // A snapshot already waiting for its slot covers the dirty state: waking for it again would only queue more.
+        if (_dirtySince is { } dirty && _queuedSnapshot is null && (due is null || dirty + _services.Options.SnapshotInterval < due))
+        {
+            due = dirty + _services.Options.SnapshotInterval;
+        }
+
+        if (due is null || (_wakeUpAt is { } planned && planned <= due))
+        {
+            return;
+        }
+
+        _wakeUpAt = due;
+        _wakeAt(due.Value);
+    }
+
+    private QuotaUnavailableException Unavailable(Exception cause) =>
+        cause as QuotaUnavailableException
+        ?? new($"Space '{_spaceId}' could not make its changes durable; the outcome is unknown. Retry with the same operation id.", cause);
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Serialization;
+using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Ledger;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Grains.Spaces;
+
+/// <summary>What every <see cref="SpaceLog"/> of a silo shares: the journal (writer, reader, record format), the ledger,
+/// the snapshot slots, the rules, the clock, options and instruments.</summary>
+internal sealed class SpaceLogServices(
+    IJournalWriter journal,
+    JournalReader reader,
+    SpaceRecordCodec codec,
+    ILedgerStore ledger,
+    SnapshotWriteLimiter snapshotLimiter,
+    QuotaRules rules,
+    IOptions<JournalOptions> options,
+    TimeProvider time,
+    DeepCopier<SpaceState> copier,
+    QuotaInstruments instruments,
+    ILogger<SpaceLog> logger)
+{
+    public IJournalWriter Journal { get; } = journal;
+
+    public JournalReader Reader { get; } = reader;
+
+    public SpaceRecordCodec Codec { get; } = codec;
+
+    public ILedgerStore Ledger { get; } = ledger;
+
+    public SnapshotWriteLimiter SnapshotLimiter { get; } = snapshotLimiter;
+
+    public QuotaRules Rules { get; } = rules;
+
+    public JournalOptions Options { get; } = options.Value;
+
+    public TimeProvider Time { get; } = time;
+
+    public DeepCopier<SpaceState> Copier { get; } = copier;
+
+    public QuotaInstruments Instruments { get; } = instruments;
+
+    public ILogger Logger { get; } = logger;
+}
+
+/// <summary>Where a Space's snapshot is kept (Orleans grain storage, for a grain).</summary>
+internal interface ISpaceSnapshots
+{
+    /// <summary>The snapshot as last read or written.</summary>
+    SpaceSnapshot Current { get; }
+
+    /// <summary>Writes <paramref name="snapshot"/> (with the storage's ETag check: a conflict means another activation).</summary>
+    Task WriteAsync(SpaceSnapshot snapshot);
+}
