@@ -72,7 +72,7 @@ if (!options.Warm)
 {
     var snap = Stopwatch.StartNew();
     await Parallel.ForEachAsync(Enumerable.Range(0, options.Spaces), new ParallelOptions { MaxDegreeOfParallelism = 128 },
-        async (i, _) => await grains.GetGrain<ISpaceGrain>(SpaceId(i)).SnapshotAsync());
+        async (i, _) => await grains.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(SpaceId(i)).SnapshotAsync());
     await management.ForceActivationCollection(TimeSpan.Zero);
     Console.WriteLine($"snapshotted and deactivated in {snap.Elapsed.TotalSeconds:0.0} s; activations left: {await management.GetTotalActivationCount():N0}");
 }

@@ -65,7 +65,7 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
             var grains = Services.GetRequiredService<IGrainFactory>();
             await RetryAsync(async () =>
             {
-                await grains.GetGrain<ISpaceGrain>(space.Id).SnapshotAsync();
+                await grains.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(space.Id).SnapshotAsync();
                 return true;
             }, cancellationToken);
         }
@@ -92,7 +92,7 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
             new ParallelOptions { MaxDegreeOfParallelism = SetupParallelism, CancellationToken = cancellationToken },
             async (space, ct) => await RetryAsync(async () =>
             {
-                await grains.GetGrain<ISpaceGrain>(space.Id).SnapshotAsync();
+                await grains.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(space.Id).SnapshotAsync();
                 return true;
             }, ct));
         return string.Create(CultureInfo.InvariantCulture, $"{Interlocked.Read(ref _snapshotsEver) - before:N0} snapshots written in {clock.Elapsed.TotalSeconds:0.0} s");

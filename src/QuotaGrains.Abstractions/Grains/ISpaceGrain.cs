@@ -47,17 +47,7 @@ public interface ISpaceGrain : IGrainWithStringKey
     [Alias("GetLedger"), AlwaysInterleave]
     Task<LedgerPage> GetLedgerAsync(LedgerQuery query);
 
-    /// <summary>Writes a snapshot now if anything is not yet in one (used by the journal's retention sweep).</summary>
-    [Alias("Snapshot")]
-    Task SnapshotAsync();
-
     /// <summary>Usage threshold notifications of the current and recent cycles, oldest first.</summary>
     [Alias("GetNotifications"), AlwaysInterleave]
     Task<IReadOnlyList<UsageNotification>> GetNotificationsAsync();
-
-    /// <summary>Applies every renewal (and hold expiry) due by now and returns once they are durable: how the renewal
-    /// index wakes a Space at its renewal instant, so that the renewal is journaled, in the ledger and announced even
-    /// when nobody spends. Idempotent: nothing is due twice. <c>null</c> if no such Space.</summary>
-    [Alias("RenewDue")]
-    Task<RenewalStatus?> RenewDueAsync();
 }

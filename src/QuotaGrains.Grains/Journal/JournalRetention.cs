@@ -119,7 +119,7 @@ public sealed partial class JournalRetention(
         await Parallel.ForEachAsync(
             spaces,
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (spaceId, _) => await grains.GetGrain<ISpaceGrain>(spaceId).SnapshotAsync());
+            async (spaceId, _) => await grains.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(spaceId).SnapshotAsync());
         return spaces.Count;
     }
 

@@ -197,7 +197,7 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
         {
             try
             {
-                await GrainFactory.GetGrain<ISpaceGrain>(spaceId).RenewDueAsync();
+                await GrainFactory.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(spaceId).RenewDueAsync();
             }
             catch (Exception e)
             {
@@ -218,7 +218,7 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
         {
             try
             {
-                var status = await GrainFactory.GetGrain<ISpaceGrain>(spaceId).RenewDueAsync();
+                var status = await GrainFactory.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(spaceId).RenewDueAsync();
                 if (status is null)
                 {
                     // Registered, but no such Space (never created): nothing will ever renew.

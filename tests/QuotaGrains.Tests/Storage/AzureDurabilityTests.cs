@@ -64,7 +64,7 @@ public sealed class AzureDurabilityTests(AzuriteFixture azurite)
 
             // The ledger in Azure Table got every replayed event exactly once: its pages, read in row-key order (each
             // row keyed by the sequence of its last entry), hold the sequence numbers 1..81, none twice.
-            await second.Client.GetGrain<ISpaceGrain>(spaceId).SnapshotAsync();
+            await second.Client.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(spaceId).SnapshotAsync();
             var table = new TableServiceClient(azurite.Azurite.ConnectionString).GetTableClient("QuotaLedger");
             var rows = table.Query<TableEntity>(e => e.PartitionKey == spaceId).ToList();
             var stored = rows.SelectMany(AzureTableLedgerStore.EntriesOf).ToList();

@@ -104,7 +104,7 @@ public sealed class MemoryDurabilityTests(QuotaClusterFixture fixture)
         await storage.ReadStateAsync("space", grainId, other);
         await storage.WriteStateAsync("space", grainId, other);
 
-        await Assert.ThrowsAsync<QuotaUnavailableException>(() => fixture.Grains.GetGrain<ISpaceGrain>(spaceId).SnapshotAsync());
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => fixture.Grains.GetGrain<QuotaGrains.Grains.ISpaceMaintenanceGrain>(spaceId).SnapshotAsync());
 
         // Failed closed: nothing more is acknowledged by that activation; the next one reloads from storage.
         ReserveResult? after = null;
