@@ -36,7 +36,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
         RenewalIndex renewalIndex,
         ILogger<SpaceGrain> logger)
     {
-        var storage = stateFactory.Create<SpaceSnapshot>(grainContext, new StateConfiguration("space", storageOptions.Value.ProviderName));
+        var storage = stateFactory.Create<SpaceSnapshot>(grainContext, "space", storageOptions.Value.ProviderName);
         _log = new SpaceLog(grainContext.GrainId.Key.ToString()!, new PersistentSnapshots(storage), services, WakeAt, DeactivateOnIdle);
         _durableStorage = storageOptions.Value.IsAzure;
         _time = services.Time;
@@ -213,8 +213,6 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
             return grain._log.WakeUpAsync();
         });
     }
-
-    private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 
     /// <summary>The Space's snapshot in Orleans grain storage.</summary>
     private sealed class PersistentSnapshots(IPersistentState<SpaceSnapshot> state) : ISpaceSnapshots

@@ -29,7 +29,7 @@ public sealed class UserGrain : Grain, IUserGrain
 
     public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules, ILogger<UserGrain> logger)
     {
-        _storage = stateFactory.Create<UserState>(grainContext, new StateConfiguration("user", storageOptions.Value.ProviderName));
+        _storage = stateFactory.Create<UserState>(grainContext, "user", storageOptions.Value.ProviderName);
         _maxIdLength = rules.Spaces.MaxIdLength;
         _logger = logger;
     }
@@ -141,8 +141,6 @@ public sealed class UserGrain : Grain, IUserGrain
 
         return false;
     }
-
-    private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }
 
 [GenerateSerializer, Alias("QuotaGrains.UserState")]

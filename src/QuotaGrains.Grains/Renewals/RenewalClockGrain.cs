@@ -62,7 +62,7 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
         RenewalInstruments instruments,
         ILogger<RenewalClockGrain> logger)
     {
-        _state = stateFactory.Create<RenewalClockState>(grainContext, new StateConfiguration("renewal-clock", storage.Value.ProviderName));
+        _state = stateFactory.Create<RenewalClockState>(grainContext, "renewal-clock", storage.Value.ProviderName);
         _options = options.Value;
         _time = time;
         _instruments = instruments;
@@ -315,6 +315,4 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
             completion.SetException(e);
         }
     }
-
-    private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }

@@ -54,7 +54,7 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
         RenewalInstruments instruments,
         ILogger<RenewalSlotGrain> logger)
     {
-        _state = stateFactory.Create<RenewalSlotState>(grainContext, new StateConfiguration("renewal-slot", storage.Value.ProviderName));
+        _state = stateFactory.Create<RenewalSlotState>(grainContext, "renewal-slot", storage.Value.ProviderName);
         _options = options.Value;
         _index = index;
         _time = time;
@@ -357,8 +357,6 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
             completion.SetException(e);
         }
     }
-
-    private sealed record StateConfiguration(string StateName, string StorageName) : IPersistentStateConfiguration;
 }
 
 /// <summary>Some Spaces of a minute could not be woken; the clock retries the minute.</summary>
