@@ -15,9 +15,9 @@ public sealed partial class SpacePool
             return ReserveResult.Rejected(bad);
         }
 
-        if (request.Count < 1 || request.Count > _rules.Spaces.MaxBatchItems)
+        if (RequestChecks.Count(request.Count, _rules.Spaces.MaxBatchItems) is { } badCount)
         {
-            return Invalid<ReserveResult>($"Count must be between 1 and {_rules.Spaces.MaxBatchItems}; it was {request.Count}.");
+            return Invalid<ReserveResult>(badCount);
         }
 
         var price = _rules.Prices.Price(request.Spec);
