@@ -29,17 +29,17 @@ public sealed partial class SpacePool
                 State.Allowance = c.Allowance;
                 State.CycleStart = c.CycleStart;
                 State.NextRenewal = c.NextRenewal;
-                Record(c, CommandResult.Ok);
+                _memory.Record(c, CommandResult.Ok);
                 break;
 
             case MemberAdded m:
                 State.Members[m.UserId] = m.Role;
-                Record(m, CommandResult.Ok);
+                _memory.Record(m, CommandResult.Ok);
                 break;
 
             case MemberRemoved m:
                 State.Members.Remove(m.UserId);
-                Record(m, CommandResult.Ok);
+                _memory.Record(m, CommandResult.Ok);
                 break;
 
             case PlanUpgraded p:
@@ -48,13 +48,13 @@ public sealed partial class SpacePool
                 State.Allowance = p.Allowance;
                 State.PendingPlan = null;
                 State.PendingCustomAllowance = null;
-                Record(p, CommandResult.Ok);
+                _memory.Record(p, CommandResult.Ok);
                 break;
 
             case PlanChangeScheduled p:
                 State.PendingPlan = p.Plan;
                 State.PendingCustomAllowance = p.CustomAllowance;
-                Record(p, CommandResult.Ok);
+                _memory.Record(p, CommandResult.Ok);
                 break;
 
             case CreditsReserved r:
@@ -122,7 +122,7 @@ public sealed partial class SpacePool
             _earliestExpiry = r.ExpiresAt;
         }
 
-        Record(r, new ReserveResult
+        _memory.Record(r, new ReserveResult
         {
             HoldId = hold.HoldId,
             Items = r.Count,
@@ -172,7 +172,7 @@ public sealed partial class SpacePool
             CloseHold(hold, expired: false, e.At);
         }
 
-        Record(e, new SettleResult
+        _memory.Record(e, new SettleResult
         {
             HoldId = holdId,
             CommittedCredits = status == HoldItemStatus.Committed ? credits : 0,
@@ -223,25 +223,11 @@ public sealed partial class SpacePool
     private void CloseHold(Hold hold, bool expired, DateTimeOffset at)
     {
         State.Holds.Remove(hold.HoldId);
-        if (KeepsOperationWindow)
-        {
-            _closedHolds.Add(hold.HoldId, State.Sequence + 1, at, expired);
-            _closedHolds.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
-        }
+        _memory.RecordClosedHold(hold.HoldId, State.Sequence + 1, at, expired);
 
         if (_earliestExpiry == hold.ExpiresAt)
         {
             _earliestExpiryKnown = false;
-        }
-    }
-
-    private void Record(RequestEvent e, OperationResult result)
-    {
-        if (KeepsOperationWindow)
-        {
-            _operations.Add(e.OperationId, new OperationRecord(e.Fingerprint, e.At, result, e.Sequence));
-            (_lastRecordedId, _lastRecorded) = (e.OperationId, result);
-            _operations.Prune(DateTimeOffset.MinValue, _rules.Spaces.MaxRememberedOperations);
         }
     }
 }

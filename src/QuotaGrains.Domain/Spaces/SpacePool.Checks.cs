@@ -20,7 +20,7 @@ public sealed partial class SpacePool
     private TResult? Replay<TResult>(string operationId, ulong fingerprint)
         where TResult : OperationResult
     {
-        if (!_operations.TryGet(operationId, out var record))
+        if (!_memory.Operations.TryGet(operationId, out var record))
         {
             return null;
         }

@@ -57,7 +57,7 @@ public sealed partial class SpacePool
                 : ReserveResult.Rejected(new Rejection(RejectionCode.OperationIdReused, $"Operation id '{request.OperationId}' was already used with other parameters."));
         }
 
-        if (_closedHolds.Contains(request.OperationId))
+        if (_memory.ClosedHolds.Contains(request.OperationId))
         {
             return Invalid<ReserveResult>($"Hold '{request.OperationId}' was already used.");
         }
@@ -113,7 +113,7 @@ public sealed partial class SpacePool
         if (!State.Holds.TryGetValue(request.HoldId, out var hold) || hold.UserId != userId)
         {
             // A closed hold is told apart from none while the Space remembers it (ClosedHolds, the operation id window).
-            var closed = hold is null && _closedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) ? expiredBefore : (bool?)null;
+            var closed = hold is null && _memory.ClosedHolds.TryGet(request.HoldId, out _, out _, out var expiredBefore) ? expiredBefore : (bool?)null;
             return SettleResult.Rejected(request.HoldId, closed switch
             {
                 true => new Rejection(RejectionCode.HoldExpired, $"Hold '{request.HoldId}' expired; its credits went back to the pool."),

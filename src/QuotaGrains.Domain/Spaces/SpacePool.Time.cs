@@ -118,9 +118,7 @@ public sealed partial class SpacePool
             return;
         }
 
-        var horizon = now - _rules.Spaces.OperationIdRetention;
-        _operations.Prune(horizon, _rules.Spaces.MaxRememberedOperations);
-        _closedHolds.Prune(horizon, _rules.Spaces.MaxRememberedOperations);
+        _memory.Prune(now);
         State.LastPrunedAt = now;
     }
 }

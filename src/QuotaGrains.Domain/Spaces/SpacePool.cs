@@ -20,47 +20,36 @@ public readonly record struct Outcome<TResult>(TResult Result, IReadOnlyList<Spa
 /// the only thing that changes <see cref="State"/>; <see cref="AdvanceTo"/> yields the renewals and hold expiries
 /// due by an instant. The <c>Reserve</c>/<c>Commit</c>/… methods do all three in order.
 /// </summary>
+/// <remarks>
+/// By topic: the commands and their run here; request checks in <c>SpacePool.Checks</c> (the fields' own rules in
+/// <see cref="RequestChecks"/>); <c>.Membership</c>, <c>.Plans</c> and <c>.Spending</c> decide; <c>.Apply</c> changes
+/// the state; <c>.Time</c> advances it (expiries, renewals). What the pool remembers of its operations, for retries,
+/// is its <see cref="OperationMemory"/>.
+/// </remarks>
 public sealed partial class SpacePool
 {
     private readonly QuotaRules _rules;
-    private OperationWindow _operations = new();
-    private IdRing<bool> _closedHolds = new();
-    private string? _lastRecordedId;
-    private OperationResult? _lastRecorded;
+    private readonly OperationMemory _memory;
+
+    // The earliest expiry of an open hold, kept while known (SpacePool.Time).
     private DateTimeOffset? _earliestExpiry;
     private bool _earliestExpiryKnown;
 
     public SpacePool(string spaceId, SpaceState state, QuotaRules rules)
+        : this(spaceId, state, rules, OperationMemory.From(state, rules.Spaces))
+    {
+    }
+
+    private SpacePool(string spaceId, SpaceState state, QuotaRules rules, OperationMemory memory)
     {
         SpaceId = spaceId;
         State = state;
         _rules = rules;
+        _memory = memory;
 
-        // A snapshot carries its ids and closed holds in State; the pool keeps them in its windows, and only there.
-        foreach (var (id, record) in state.Operations.OrderBy(o => o.Value.Sequence))
-        {
-            _operations.Add(id, record);
-        }
-
-        foreach (var (id, closed) in state.ClosedHolds.OrderBy(o => o.Value.Sequence))
-        {
-            _closedHolds.Add(id, closed.Sequence, closed.At, closed.Expired);
-        }
-
+        // A snapshot carries its ids and closed holds in State; the pool keeps them in its memory, and only there.
         state.Operations.Clear();
         state.ClosedHolds.Clear();
-    }
-
-    /// <summary>A pool over <paramref name="state"/> (a copy of this pool's state) that takes over this pool's
-    /// operation window; this one keeps none from then on (see <see cref="ForgetOperationWindow"/>).</summary>
-    public SpacePool HandOverOperationWindow(SpaceState state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        var pool = new SpacePool(SpaceId, state, _rules) { _operations = _operations, _closedHolds = _closedHolds };
-        _operations = new OperationWindow();
-        _closedHolds = new IdRing<bool>();
-        ForgetOperationWindow();
-        return pool;
     }
 
     public string SpaceId { get; }
@@ -68,13 +57,6 @@ public sealed partial class SpacePool
     public SpaceState State { get; }
 
     public QuotaRules Rules => _rules;
-
-    /// <summary>The operation ids this pool remembers, with their first outcomes.</summary>
-    public OperationWindow Operations => _operations;
-
-    /// <summary>The holds this pool closed (settled or expired) within the retention window, to tell "expired" from
-    /// "never existed"; the value says expired.</summary>
-    public IdRing<bool> ClosedHolds => _closedHolds;
 
     // ---- Commands: advance, decide, apply -------------------------------------------------------------------
 
@@ -107,20 +89,31 @@ public sealed partial class SpacePool
     public IReadOnlyList<CycleUsage> Usage() =>
         [State.CurrentUsage.ToView(State.CycleStart, State.NextRenewal, State.Allowance), .. State.History];
 
+    // ---- Operation memory ------------------------------------------------------------------------------------
+
+    /// <summary>The operation ids this pool remembers, with their first outcomes.</summary>
+    public OperationWindow Operations => _memory.Operations;
+
+    /// <summary>The holds this pool closed (settled or expired) within the retention window, to tell "expired" from
+    /// "never existed"; the value says expired.</summary>
+    public IdRing<bool> ClosedHolds => _memory.ClosedHolds;
+
     /// <summary>False once <see cref="ForgetOperationWindow"/> was called: applying events then keeps balances, holds,
     /// members and usage but no operation ids or closed holds. For a shadow copy whose window another pool already
     /// holds (the grain's durable copy, which the live pool is ahead of), so that each id is kept once.</summary>
-    public bool KeepsOperationWindow { get; private set; } = true;
+    public bool KeepsOperationWindow => _memory.Remembers;
+
+    /// <summary>A pool over <paramref name="state"/> (a copy of this pool's state) that takes over this pool's
+    /// operation window; this one keeps none from then on (see <see cref="ForgetOperationWindow"/>).</summary>
+    public SpacePool HandOverOperationWindow(SpaceState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return new SpacePool(SpaceId, state, _rules, _memory.HandOver());
+    }
 
     /// <summary>Drops the operation ids and closed holds and keeps none from now on (see <see cref="KeepsOperationWindow"/>).
     /// Such a pool must not decide requests: it could not recognize a retry.</summary>
-    public void ForgetOperationWindow()
-    {
-        KeepsOperationWindow = false;
-        _operations.Clear();
-        (_lastRecordedId, _lastRecorded) = (null, null);
-        _closedHolds.Clear();
-    }
+    public void ForgetOperationWindow() => _memory.Forget();
 
     /// <summary>The operation ids and closed holds recorded by the last <paramref name="events"/> events: what a
     /// snapshot keeps.</summary>
@@ -128,11 +121,11 @@ public sealed partial class SpacePool
         RecentWindow(State.Sequence, events);
 
     /// <summary>The same, as of event <paramref name="throughSequence"/>: what a snapshot of the durable state keeps, read
-    /// from a pool that may be ahead of it (later ids are left out). Read from the newest backwards, so that it costs
-    /// what it returns on a busy Space.</summary>
+    /// from a pool that may be ahead of it (later ids are left out).</summary>
     public (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(long throughSequence, int events) =>
-        (_operations.Recent(throughSequence, events),
-         _closedHolds.Recent(throughSequence, events).ToDictionary(h => h.Id, h => new ClosedHold(h.Value, h.At, h.Sequence), StringComparer.Ordinal));
+        _memory.Recent(throughSequence, events);
+
+    // ---- Running a command ------------------------------------------------------------------------------------
 
     private Outcome<TResult> Run<TResult>(DateTimeOffset now, Func<DateTimeOffset, Decision<TResult>> decide, string? operationId)
         where TResult : OperationResult
@@ -153,17 +146,16 @@ public sealed partial class SpacePool
         }
 
         // Applying the decision recorded its outcome under the operation id.
-        var result = _lastRecordedId == operationId ? _lastRecorded! : (_operations.TryGet(operationId!, out var record) ? record.Result : null);
-        return new Outcome<TResult>((TResult)result!, events);
+        return new Outcome<TResult>((TResult)_memory.OutcomeOf(operationId)!, events);
     }
-
-    private long Next(int offset) => State.Sequence + offset;
 
     private void Emit(SpaceEvent e, List<SpaceEvent> events)
     {
         Apply(e);
         events.Add(e);
     }
+
+    private long Next(int offset) => State.Sequence + offset;
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a >= b ? a : b;
 }
