@@ -3,7 +3,7 @@ namespace QuotaGrains.Domain.Spaces;
 /// <summary>Members and roles: adding, removing, and who may do what.</summary>
 public sealed partial class SpacePool
 {
-    public Decision<CommandResult> DecideAddMember(AddMemberRequest request, DateTimeOffset now)
+    private Decision<CommandResult> DecideAddMember(AddMemberRequest request, DateTimeOffset now)
     {
         if (request is null)
         {
@@ -46,7 +46,7 @@ public sealed partial class SpacePool
         return Decision<CommandResult>.Of(new MemberAdded(Next(1), now, request.OperationId, fingerprint, request.UserId, request.Role));
     }
 
-    public Decision<CommandResult> DecideRemoveMember(RemoveMemberRequest request, DateTimeOffset now)
+    private Decision<CommandResult> DecideRemoveMember(RemoveMemberRequest request, DateTimeOffset now)
     {
         if (request is null)
         {

@@ -6,7 +6,7 @@ namespace QuotaGrains.Domain.Spaces;
 /// <summary>Creating a Space on a plan, changing its plan, and merging a legacy Space's two pools.</summary>
 public sealed partial class SpacePool
 {
-    public Decision<CommandResult> DecideCreate(CreateSpaceRequest request, DateTimeOffset now)
+    private Decision<CommandResult> DecideCreate(CreateSpaceRequest request, DateTimeOffset now)
     {
         if (request is null)
         {
@@ -52,7 +52,7 @@ public sealed partial class SpacePool
             cadence, anchor, version.Version, version.AllowanceOf(request.Plan, request.CustomAllowance), cycle.Start, cycle.End));
     }
 
-    public Decision<CommandResult> DecideChangePlan(ChangePlanRequest request, DateTimeOffset now)
+    private Decision<CommandResult> DecideChangePlan(ChangePlanRequest request, DateTimeOffset now)
     {
         if (request is null)
         {

@@ -3,7 +3,7 @@ namespace QuotaGrains.Domain.Spaces;
 /// <summary>Spending: reserving credits into a hold, committing or refunding its items.</summary>
 public sealed partial class SpacePool
 {
-    public Decision<ReserveResult> DecideReserve(string userId, ReserveRequest request, DateTimeOffset now)
+    private Decision<ReserveResult> DecideReserve(string userId, ReserveRequest request, DateTimeOffset now)
     {
         if (request is null)
         {
@@ -82,7 +82,7 @@ public sealed partial class SpacePool
             Next(1), now, request.OperationId, fingerprint, userId, spec, request.Count, price.UnitCredits, now + _rules.Spaces.HoldTimeToLive));
     }
 
-    public Decision<SettleResult> DecideSettle(string userId, SettleRequest request, DateTimeOffset now, bool commit)
+    private Decision<SettleResult> DecideSettle(string userId, SettleRequest request, DateTimeOffset now, bool commit)
     {
         if (request is null)
         {

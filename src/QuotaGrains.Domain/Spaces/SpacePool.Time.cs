@@ -111,7 +111,7 @@ public sealed partial class SpacePool
 
     /// <summary>Forgets operation ids and closed holds older than the retention window (once a minute at most; the
     /// count bound holds at every record).</summary>
-    public void Prune(DateTimeOffset now)
+    private void Prune(DateTimeOffset now)
     {
         if (now - State.LastPrunedAt < PruneInterval)
         {

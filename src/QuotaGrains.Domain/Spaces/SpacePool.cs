@@ -2,7 +2,7 @@ namespace QuotaGrains.Domain.Spaces;
 
 /// <summary>What a command decided: either events to apply, or a result that changes nothing
 /// (a rejection, a replay of an earlier outcome, a free operation).</summary>
-public readonly record struct Decision<TResult>(IReadOnlyList<SpaceEvent> Events, TResult? Immediate)
+internal readonly record struct Decision<TResult>(IReadOnlyList<SpaceEvent> Events, TResult? Immediate)
     where TResult : OperationResult
 {
     public static Decision<TResult> Of(params SpaceEvent[] events) => new(events, null);
@@ -52,11 +52,9 @@ public sealed partial class SpacePool
         state.ClosedHolds.Clear();
     }
 
-    public string SpaceId { get; }
-
     public SpaceState State { get; }
 
-    public QuotaRules Rules => _rules;
+    private string SpaceId { get; }
 
     // ---- Commands: advance, decide, apply -------------------------------------------------------------------
 
@@ -92,16 +90,16 @@ public sealed partial class SpacePool
     // ---- Operation memory ------------------------------------------------------------------------------------
 
     /// <summary>The operation ids this pool remembers, with their first outcomes.</summary>
-    public OperationWindow Operations => _memory.Operations;
+    internal OperationWindow Operations => _memory.Operations;
 
     /// <summary>The holds this pool closed (settled or expired) within the retention window, to tell "expired" from
     /// "never existed"; the value says expired.</summary>
-    public IdRing<bool> ClosedHolds => _memory.ClosedHolds;
+    internal IdRing<bool> ClosedHolds => _memory.ClosedHolds;
 
     /// <summary>False once <see cref="ForgetOperationWindow"/> was called: applying events then keeps balances, holds,
     /// members and usage but no operation ids or closed holds. For a shadow copy whose window another pool already
     /// holds (the grain's durable copy, which the live pool is ahead of), so that each id is kept once.</summary>
-    public bool KeepsOperationWindow => _memory.Remembers;
+    internal bool KeepsOperationWindow => _memory.Remembers;
 
     /// <summary>A pool over <paramref name="state"/> (a copy of this pool's state) that takes over this pool's
     /// operation window; this one keeps none from then on (see <see cref="ForgetOperationWindow"/>).</summary>
@@ -117,7 +115,7 @@ public sealed partial class SpacePool
 
     /// <summary>The operation ids and closed holds recorded by the last <paramref name="events"/> events: what a
     /// snapshot keeps.</summary>
-    public (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(int events) =>
+    internal (Dictionary<string, OperationRecord> Operations, Dictionary<string, ClosedHold> ClosedHolds) RecentWindow(int events) =>
         RecentWindow(State.Sequence, events);
 
     /// <summary>The same, as of event <paramref name="throughSequence"/>: what a snapshot of the durable state keeps, read
