@@ -117,10 +117,7 @@ public sealed partial class SpacePool
         State.Holds[hold.HoldId] = hold;
         State.Held += hold.PendingCredits;
         hold.AvailableAfterReserve = Available();
-        if (_earliestExpiryKnown && (_earliestExpiry is null || r.ExpiresAt < _earliestExpiry))
-        {
-            _earliestExpiry = r.ExpiresAt;
-        }
+        HoldOpened(r.ExpiresAt);
 
         _memory.Record(r, new ReserveResult
         {
@@ -224,10 +221,6 @@ public sealed partial class SpacePool
     {
         State.Holds.Remove(hold.HoldId);
         _memory.RecordClosedHold(hold.HoldId, State.Sequence + 1, at, expired);
-
-        if (_earliestExpiry == hold.ExpiresAt)
-        {
-            _earliestExpiryKnown = false;
-        }
+        HoldClosed(hold.ExpiresAt);
     }
 }

@@ -109,6 +109,25 @@ public sealed partial class SpacePool
         return _earliestExpiry;
     }
 
+    /// <summary>A hold expiring at <paramref name="expiresAt"/> opened: if the earliest expiry is known, it may now be this.</summary>
+    private void HoldOpened(DateTimeOffset expiresAt)
+    {
+        if (_earliestExpiryKnown && (_earliestExpiry is null || expiresAt < _earliestExpiry))
+        {
+            _earliestExpiry = expiresAt;
+        }
+    }
+
+    /// <summary>A hold expiring at <paramref name="expiresAt"/> closed: if it had the earliest expiry, that is found again
+    /// when next asked.</summary>
+    private void HoldClosed(DateTimeOffset expiresAt)
+    {
+        if (_earliestExpiry == expiresAt)
+        {
+            _earliestExpiryKnown = false;
+        }
+    }
+
     /// <summary>Forgets operation ids and closed holds older than the retention window (once a minute at most; the
     /// count bound holds at every record).</summary>
     private void Prune(DateTimeOffset now)

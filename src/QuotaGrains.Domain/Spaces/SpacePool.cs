@@ -31,7 +31,7 @@ public sealed partial class SpacePool
     private readonly QuotaRules _rules;
     private readonly OperationMemory _memory;
 
-    // The earliest expiry of an open hold, kept while known (SpacePool.Time).
+    // The earliest expiry of an open hold: found when asked, then kept as holds open and close (SpacePool.Time).
     private DateTimeOffset? _earliestExpiry;
     private bool _earliestExpiryKnown;
 
