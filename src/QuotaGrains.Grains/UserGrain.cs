@@ -123,24 +123,7 @@ public sealed class UserGrain : Grain, IUserGrain
         return space;
     }
 
-    private string? CheckId(string? value, string name) =>
-        string.IsNullOrWhiteSpace(value) ? $"{name} is empty."
-        : value.Length > _maxIdLength ? $"{name} is longer than {_maxIdLength} characters."
-        : ContainsControl(value) ? $"{name} contains a control character."
-        : null;
-
-    private static bool ContainsControl(string value)
-    {
-        foreach (var c in value)
-        {
-            if (char.IsControl(c))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private string? CheckId(string? value, string name) => RequestChecks.Id(value, name, _maxIdLength);
 }
 
 [GenerateSerializer, Alias("QuotaGrains.UserState")]

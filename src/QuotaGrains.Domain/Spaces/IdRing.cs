@@ -13,7 +13,7 @@ namespace QuotaGrains.Domain.Spaces;
 /// young collection. Measured on 10,000 Spaces, storing ids as strings made young collections about twice as long.
 /// The index is a set of slot positions, hashed and compared through the slots' characters, looked up by span.
 /// </remarks>
-public sealed class IdRing<TValue>
+internal sealed class IdRing<TValue>
     where TValue : unmanaged
 {
     private readonly HashSet<long> _index;
@@ -277,5 +277,5 @@ public sealed class IdRing<TValue>
 
 /// <summary>One id of an <see cref="IdRing{TValue}"/>, with what was recorded beside it.</summary>
 [StructLayout(LayoutKind.Auto)]
-public readonly record struct IdRingEntry<TValue>(string Id, long Sequence, DateTimeOffset At, TValue Value, string? Text, object? Attachment)
+internal readonly record struct IdRingEntry<TValue>(string Id, long Sequence, DateTimeOffset At, TValue Value, string? Text, object? Attachment)
     where TValue : unmanaged;

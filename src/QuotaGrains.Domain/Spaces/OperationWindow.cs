@@ -9,7 +9,7 @@ namespace QuotaGrains.Domain.Spaces;
 /// youngest generations of the garbage collector, which copies it each time. So an outcome is kept as its fields in
 /// the id's slot (a reserve's or a settle's; any other outcome whole) and rebuilt only when a retry asks for it.
 /// </remarks>
-public sealed class OperationWindow
+internal sealed class OperationWindow
 {
     private readonly IdRing<Outcome> _ring = new();
 

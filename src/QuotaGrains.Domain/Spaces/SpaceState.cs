@@ -44,12 +44,12 @@ public sealed class SpaceState
     [Id(16)] public Dictionary<string, Hold> Holds { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Recently carried-out operations, for replay, as a snapshot carries them: a <see cref="SpacePool"/> moves
-    /// them into its <see cref="SpacePool.Operations"/> window when it loads the state, and a snapshot fills them from
+    /// them into its <see cref="OperationMemory"/> when it loads the state, and a snapshot fills them from
     /// there (<see cref="SpacePool.RecentWindow(long, int)"/>). Empty in a live pool's state.</summary>
     [Id(17)] public Dictionary<string, OperationRecord> Operations { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Holds settled or expired within the retention window, to tell "expired" from "never existed": like
-    /// <see cref="Operations"/>, what a snapshot carries; a live pool keeps them in <see cref="SpacePool.ClosedHolds"/>.</summary>
+    /// <see cref="Operations"/>, what a snapshot carries; a live pool keeps them in its <see cref="OperationMemory"/>.</summary>
     [Id(18)] public Dictionary<string, ClosedHold> ClosedHolds { get; set; } = new(StringComparer.Ordinal);
 
     [Id(19)] public UsageLedger CurrentUsage { get; set; } = new();
