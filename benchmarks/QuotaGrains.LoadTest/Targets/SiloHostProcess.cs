@@ -9,7 +9,7 @@ namespace QuotaGrains.LoadTest.Targets;
 
 /// <summary>
 /// The real engine host (<c>src/QuotaGrains.Silo</c>, built Release) as a separate process, as the storage tests start it
-/// (<c>tests/QuotaGrains.Tests/Storage/SiloProcess.cs</c>): configuration through <c>Quota__…</c> environment variables,
+/// (<c>tests/QuotaGrains.Storage.Tests/Storage/SiloProcess.cs</c>): configuration through <c>Quota__…</c> environment variables,
 /// ready once it prints "Ready.", killed with SIGKILL like a crashed server. Its output goes to a log file, and its
 /// warnings and errors are counted by category and exception type.
 /// </summary>

@@ -163,3 +163,8 @@ public sealed class MemoryDurabilityTests(QuotaClusterFixture fixture)
         Assert.Equal(8, migrated.Sequence);
     }
 }
+
+/// <summary>The cluster tests' shared cluster, for this assembly: xunit reads collection definitions only in the
+/// assembly of the tests that name them.</summary>
+[CollectionDefinition(QuotaClusterCollection.Name)]
+public sealed class MemoryDurabilityCollection : ICollectionFixture<QuotaClusterFixture>;
