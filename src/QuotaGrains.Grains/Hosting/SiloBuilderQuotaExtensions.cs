@@ -119,14 +119,14 @@ public static class SiloBuilderQuotaExtensions
         // Eager renewals: the renewal index, its reminder-driven clock, reminders on the same storage.
         builder.AddQuotaRenewals(storage);
 
-        services.TryAddSingleton(sp => new SpaceJournal(
+        services.TryAddSingleton(sp => new SiloJournalWriter(
             sp.GetRequiredService<IJournalStore>(),
             JournalLifecycle.StreamName(sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILocalSiloDetails>()),
             sp.GetRequiredService<IOptions<JournalOptions>>(),
             sp.GetRequiredService<QuotaInstruments>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SpaceJournal>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<SiloJournalWriter>>(),
             sp.GetRequiredService<SpaceRecordCodec>()));
-        services.TryAddSingleton<IJournalWriter>(sp => sp.GetRequiredService<SpaceJournal>());
+        services.TryAddSingleton<IJournalWriter>(sp => sp.GetRequiredService<SiloJournalWriter>());
         services.TryAddSingleton<SpaceRecordCodec>();
         services.TryAddSingleton<QuotaGrains.Grains.Spaces.SpaceLogServices>();
         services.TryAddSingleton<JournalReader>();

@@ -2,7 +2,7 @@ using QuotaGrains.Domain.Spaces;
 
 namespace QuotaGrains.Grains.Journal;
 
-/// <summary>The silo-wide journal as a Space writes to it (<see cref="SpaceJournal"/>).</summary>
+/// <summary>The silo-wide journal as a Space writes to it (<see cref="SiloJournalWriter"/>).</summary>
 public interface IJournalWriter
 {
     /// <summary>The end of the last acknowledged block. Every record handed in after reading it lands after it.</summary>

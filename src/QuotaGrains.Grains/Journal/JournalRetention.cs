@@ -14,7 +14,7 @@ public readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnap
 /// active (stopped, killed) are read once, their Spaces activated and snapshotted here, and then deleted.
 /// </summary>
 public sealed partial class JournalRetention(
-    SpaceJournal journal,
+    SiloJournalWriter journal,
     JournalReader reader,
     IGrainFactory grains,
     IClusterMembershipService membership,

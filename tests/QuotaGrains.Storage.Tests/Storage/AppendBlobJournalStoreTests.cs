@@ -42,7 +42,7 @@ public sealed class AppendBlobJournalStoreTests(AzuriteFixture fixture)
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var instruments = new QuotaInstruments(services.GetRequiredService<IMeterFactory>());
         var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxAppendsInFlight = 16, MaxRecordsPerBlock = 4 });
-        var journal = new SpaceJournal(store, "stream", options, instruments, NullLogger<SpaceJournal>.Instance);
+        var journal = new SiloJournalWriter(store, "stream", options, instruments, NullLogger<SiloJournalWriter>.Instance);
         journal.Start();
         try
         {

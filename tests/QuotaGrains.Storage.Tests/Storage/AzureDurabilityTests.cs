@@ -76,7 +76,7 @@ public sealed class AzureDurabilityTests(AzuriteFixture azurite)
 
             // Retention: the dead silo's stream is released (its Spaces snapshotted here) and deleted.
             var services = second.Silos[0].ServiceProvider;
-            var journal = services.GetRequiredService<SpaceJournal>();
+            var journal = services.GetRequiredService<SiloJournalWriter>();
             var prefix = JournalLifecycle.ServicePrefix(serviceId);
             var streamsBefore = (await journal.Store.ListSegmentsAsync(prefix, CancellationToken.None)).Select(s => s[..s.LastIndexOf('/')]).Distinct().ToList();
             var dead = Assert.Single(streamsBefore, s => s != journal.Stream);

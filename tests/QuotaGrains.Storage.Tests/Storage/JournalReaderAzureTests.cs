@@ -26,7 +26,7 @@ public sealed class JournalReaderAzureTests(AzuriteFixture azurite)
 
         // 60 Spaces' records, interleaved over ~1 MB of blocks.
         var froms = new Dictionary<string, JournalPosition>(StringComparer.Ordinal);
-        var journal = new SpaceJournal(store, "svc/silo", Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxRecordsPerBlock = 64 }), instruments, NullLogger<SpaceJournal>.Instance);
+        var journal = new SiloJournalWriter(store, "svc/silo", Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxRecordsPerBlock = 64 }), instruments, NullLogger<SiloJournalWriter>.Instance);
         journal.Start();
         await using (journal)
         {

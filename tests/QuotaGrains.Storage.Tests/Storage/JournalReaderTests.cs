@@ -15,7 +15,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly CountingStore _store = new(new MemoryJournalStore());
     private QuotaInstruments _instruments = null!;
-    private SpaceJournal _journal = null!;
+    private SiloJournalWriter _journal = null!;
 
     public Task InitializeAsync()
     {
@@ -220,10 +220,10 @@ public sealed class JournalReaderTests : IAsyncLifetime
         return bytes;
     }
 
-    private SpaceJournal NewWriter(string stream, int segmentBlocks = 49_000)
+    private SiloJournalWriter NewWriter(string stream, int segmentBlocks = 49_000)
     {
         var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxRecordsPerBlock = 16, MaxBlocksPerSegment = segmentBlocks });
-        var journal = new SpaceJournal(_store, stream, options, _instruments, NullLogger<SpaceJournal>.Instance);
+        var journal = new SiloJournalWriter(_store, stream, options, _instruments, NullLogger<SiloJournalWriter>.Instance);
         journal.Start();
         return journal;
     }

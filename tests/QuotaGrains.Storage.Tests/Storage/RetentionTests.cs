@@ -60,7 +60,7 @@ public sealed class RetentionTests : IAsyncLifetime
     public async Task Segments_behind_every_snapshot_are_deleted_and_Spaces_still_recover()
     {
         var services = _cluster.Silos[0].ServiceProvider;
-        var journal = services.GetRequiredService<SpaceJournal>();
+        var journal = services.GetRequiredService<SiloJournalWriter>();
         var spaces = new[] { QuotaClusterFixture.NewId("a"), QuotaClusterFixture.NewId("b"), QuotaClusterFixture.NewId("c") };
         foreach (var spaceId in spaces)
         {

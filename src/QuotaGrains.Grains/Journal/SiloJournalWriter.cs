@@ -13,13 +13,13 @@ namespace QuotaGrains.Grains.Journal;
 /// block and every earlier block are acknowledged; when an append fails, its waiters and those of every later block
 /// in flight fail (outcome unknown), and the writer rolls to a fresh segment.
 /// </summary>
-public sealed partial class SpaceJournal : IJournalWriter, IAsyncDisposable
+public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 {
     private readonly IJournalStore _store;
     private readonly SpaceRecordCodec? _codec;
     private readonly JournalOptions _options;
     private readonly QuotaInstruments _instruments;
-    private readonly ILogger<SpaceJournal> _logger;
+    private readonly ILogger<SiloJournalWriter> _logger;
     private readonly Channel<PendingRecord> _queue = Channel.CreateUnbounded<PendingRecord>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _slots;
     private readonly Queue<Block> _inFlight = new();
@@ -37,7 +37,7 @@ public sealed partial class SpaceJournal : IJournalWriter, IAsyncDisposable
 
     /// <param name="codec">How a Space's events become a record (needed by <see cref="AppendAsync(string, IReadOnlyList{SpaceEvent})"/>;
     /// a journal fed raw records needs none).</param>
-    public SpaceJournal(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SpaceJournal> logger, SpaceRecordCodec? codec = null)
+    public SiloJournalWriter(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SiloJournalWriter> logger, SpaceRecordCodec? codec = null)
     {
         _store = store;
         _codec = codec;
