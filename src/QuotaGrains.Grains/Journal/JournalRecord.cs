@@ -27,17 +27,6 @@ public readonly record struct JournalRecord(string SpaceId, long FirstSequence, 
         return buffer;
     }
 
-    /// <summary>Every record in <paramref name="data"/> (blocks back to back). Stops at a truncated tail.</summary>
-    public static IEnumerable<JournalRecord> DecodeAll(ReadOnlyMemory<byte> data)
-    {
-        var offset = 0;
-        while (TryDecode(data[offset..], out var record, out var length))
-        {
-            yield return record;
-            offset += length;
-        }
-    }
-
     /// <summary>The record at the start of <paramref name="data"/> and its length in bytes; false if <paramref name="data"/>
     /// holds no whole record there (a tail cut short by a ranged read, or the end).</summary>
     public static bool TryDecode(ReadOnlyMemory<byte> data, out JournalRecord record, out int length)

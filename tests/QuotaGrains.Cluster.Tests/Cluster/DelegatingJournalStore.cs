@@ -1,6 +1,6 @@
 using QuotaGrains.Grains.Journal;
 
-namespace QuotaGrains.Tests.Storage;
+namespace QuotaGrains.Tests.Cluster;
 
 /// <summary>A journal store that passes everything to <see cref="Inner"/>: tests override what they count, hold or fail.</summary>
 public abstract class DelegatingJournalStore(IJournalStore inner) : IJournalStore
