@@ -17,7 +17,7 @@ namespace QuotaGrains.Grains.Journal;
 /// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
 /// silo's) may have grown since that one started, with records the Space needs. For a dead silo's stream the next read
 /// costs a listing and one empty ranged read.</remarks>
-public sealed partial class JournalReader : IDisposable
+internal sealed partial class JournalReader : IDisposable
 {
     private const int MaxRetryDelayMilliseconds = 5_000;
 

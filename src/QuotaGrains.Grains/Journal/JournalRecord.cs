@@ -5,7 +5,7 @@ namespace QuotaGrains.Grains.Journal;
 
 /// <summary>One Space's events from one write: <c>[length][version][space id][first sequence][count][payload]</c>,
 /// little-endian. Blocks are records back to back, and an append blob block lands whole or not at all.</summary>
-public readonly record struct JournalRecord(string SpaceId, long FirstSequence, int Count, ReadOnlyMemory<byte> Payload)
+internal readonly record struct JournalRecord(string SpaceId, long FirstSequence, int Count, ReadOnlyMemory<byte> Payload)
 {
     private const byte Version = 1;
     private const int FixedHeader = 4 + 1 + 2 + 8 + 4;

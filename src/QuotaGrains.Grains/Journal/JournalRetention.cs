@@ -6,14 +6,14 @@ using QuotaGrains.Grains.Options;
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>What one retention sweep did.</summary>
-public readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnapshotted, int OrphanStreams);
+internal readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnapshotted, int OrphanStreams);
 
 /// <summary>
 /// Deletes journal segments once every Space with records in them has a snapshot past them. Segments of this silo
 /// whose Spaces linger are released by asking those Spaces to snapshot; streams left by silos that are no longer
 /// active (stopped, killed) are read once, their Spaces activated and snapshotted here, and then deleted.
 /// </summary>
-public sealed partial class JournalRetention(
+internal sealed partial class JournalRetention(
     SiloJournalWriter journal,
     JournalReader reader,
     IGrainFactory grains,

@@ -4,7 +4,7 @@ namespace QuotaGrains.Grains.Journal;
 /// <remarks>A segment is a list of fixed-size chunks filled in turn: one growing buffer would be copied whole, under the
 /// lock, each time it doubles (hundreds of MiB in a busy silo), and an array per block would be one more small object
 /// for every collection to copy until it reaches the oldest generation.</remarks>
-public sealed class MemoryJournalStore : IJournalStore
+internal sealed class MemoryJournalStore : IJournalStore
 {
     private readonly Dictionary<string, Segment> _segments = new(StringComparer.Ordinal);
 

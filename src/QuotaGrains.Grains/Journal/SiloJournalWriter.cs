@@ -13,7 +13,7 @@ namespace QuotaGrains.Grains.Journal;
 /// block and every earlier block are acknowledged; when an append fails, its waiters and those of every later block
 /// in flight fail (outcome unknown), and the writer rolls to a fresh segment.
 /// </summary>
-public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
+internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 {
     private readonly IJournalStore _store;
     private readonly SpaceRecordCodec? _codec;

@@ -4,7 +4,7 @@ namespace QuotaGrains.Tests.Cluster;
 
 /// <summary>A journal store whose appends and reads a test can make fail, and which counts the reads (listings
 /// included) that reach it. The test clusters register it over the embedded store, in place of the engine's own.</summary>
-public sealed class FaultyJournalStore(IJournalStore inner) : DelegatingJournalStore(inner)
+internal sealed class FaultyJournalStore(IJournalStore inner) : DelegatingJournalStore(inner)
 {
     private int _reads;
 

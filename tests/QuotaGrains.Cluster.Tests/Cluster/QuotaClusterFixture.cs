@@ -26,7 +26,7 @@ public sealed class QuotaClusterFixture : IAsyncLifetime
     public IGrainFactory Grains => Cluster.Client;
 
     /// <summary>The silo's journal store: the embedded one, with the faults a test injects.</summary>
-    public FaultyJournalStore JournalStore { get; } = new(new MemoryJournalStore());
+    internal FaultyJournalStore JournalStore { get; } = new(new MemoryJournalStore());
 
     /// <summary>Journal options for a fixture of a test's own (the shared one keeps the defaults).</summary>
     public Action<JournalOptions>? Journal { get; init; }
