@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,7 +30,7 @@ public class GrainCallBenchmarks
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.UseOrleans(silo => silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: "quota-bench", clusterId: $"quota-bench-{Environment.ProcessId}").AddQuotaGrains());
+        builder.UseOrleans(silo => silo.UseLocalhostClustering(LoopbackPorts.Next(), LoopbackPorts.Next(), serviceId: "quota-bench", clusterId: $"quota-bench-{Environment.ProcessId}").AddQuotaGrains());
         builder.Services.AddQuotaClient();
         _host = builder.Build();
         _host.StartAsync().GetAwaiter().GetResult();
@@ -79,13 +77,4 @@ public class GrainCallBenchmarks
 
     [Benchmark]
     public async Task<long> Balance_via_space_grain() => (await _grains.GetGrain<ISpaceGrain>(_spaceId).GetBalanceAsync())!.Available;
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        var port = ((IPEndPoint)socket.LocalEndpoint).Port;
-        socket.Stop();
-        return port;
-    }
 }

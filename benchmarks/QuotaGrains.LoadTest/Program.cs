@@ -88,7 +88,7 @@ static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellatio
         RunReport report;
         if (targetKind == TargetKind.Table)
         {
-            await using var azurite = await AzuriteProcess.StartAsync(observer.Info, cancellationToken);
+            await using var azurite = await Azurite.StartAsync(info: observer.Info, cancellationToken: cancellationToken);
             report = await RunRawAsync(azurite, workload, rawRowKeys[0], machine, observer, cancellationToken);
         }
         else
@@ -138,7 +138,7 @@ static async Task<int> CompareAsync(ParseResult parse, CancellationToken cancell
         // One Azurite per scenario, shared by the raw baseline and the durable engine: fresh, in memory, stopped after.
         // Order: the in-memory engine, the raw Table loop (on the fresh Azurite; its table is dropped after), the
         // durable engine, then Redis.
-        await using var azurite = azure ? await AzuriteProcess.StartAsync(observer.Info, cancellationToken) : null;
+        await using var azurite = azure ? await Azurite.StartAsync(info: observer.Info, cancellationToken: cancellationToken) : null;
         var steps = new List<Func<Task<RunReport>>>();
         steps.AddRange(engines.Where(e => e.Storage == StorageKind.Memory)
             .Select(e => (Func<Task<RunReport>>)(() => RunOneAsync(new EngineTarget(e, info: observer.Info), workload, machine, observer, cancellationToken))));
@@ -217,7 +217,7 @@ static async Task<RunReport> RunOneAsync(IQuotaTarget target, WorkloadOptions wo
     }
 }
 
-static Task<RunReport> RunRawAsync(AzuriteProcess azurite, WorkloadOptions workload, RawRowKeyKind rowKey, QuotaGrains.LoadTest.Reporting.MachineInfo machine, ConsoleObserver observer, CancellationToken cancellationToken)
+static Task<RunReport> RunRawAsync(Azurite azurite, WorkloadOptions workload, RawRowKeyKind rowKey, QuotaGrains.LoadTest.Reporting.MachineInfo machine, ConsoleObserver observer, CancellationToken cancellationToken)
 {
     var runner = new RawTableRunner(azurite, workload, rowKey, machine, observer);
     observer.Info($"{runner.Name} · {workload.Scenario}: {workload.Spaces:N0} Spaces ({workload.SkewText}), {workload.Concurrency} in flight, {workload.Warmup.TotalSeconds:0.#} s warm-up + {workload.Duration.TotalSeconds:0.#} s; {azurite.Describe}");

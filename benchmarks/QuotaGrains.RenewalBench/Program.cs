@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Azure.Data.Tables;
 using HdrHistogram;
 using Microsoft.Extensions.Configuration;
@@ -204,20 +202,13 @@ static IHost BuildHost(BenchOptions options, string serviceId)
     builder.Configuration.AddEnvironmentVariables();
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-    var siloPort = FreePort();
-    var gatewayPort = FreePort();
+    var siloPort = LoopbackPorts.Next();
+    var gatewayPort = LoopbackPorts.Next();
     builder.UseOrleans(silo => silo
         .UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: serviceId)
         .AddQuotaGrains());
     builder.Services.AddQuotaClient();
     return builder.Build();
-}
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 static async Task<int> CountRemindersAsync(IServiceProvider services, BenchOptions options, string serviceId)

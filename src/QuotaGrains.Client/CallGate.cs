@@ -13,7 +13,7 @@ namespace QuotaGrains.Client;
 /// so the bound applies only while the process is busy (<see cref="ProcessCpu"/>: 85 % of its processors over the
 /// last 100 ms), the sign that more calls would only wait inside. Waiters are reconsidered each time a call ends.
 /// </remarks>
-public sealed class CallGate
+internal sealed class CallGate
 {
     private readonly Func<bool> _busy;
     private readonly LinkedList<TaskCompletionSource> _waiters = new();

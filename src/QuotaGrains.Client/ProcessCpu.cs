@@ -6,7 +6,7 @@ namespace QuotaGrains.Client;
 /// Whether this process has been using nearly all of its processors: sampled every 100 ms (one timer per process),
 /// so the answer is an average over the last window, not the burst of the moment.
 /// </summary>
-public static class ProcessCpu
+internal static class ProcessCpu
 {
     /// <summary>Busy: at least this share of every processor over the last window.</summary>
     public const double BusyShare = 0.85;

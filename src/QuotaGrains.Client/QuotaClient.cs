@@ -7,7 +7,7 @@ namespace QuotaGrains.Client;
 
 /// <summary>The in-process client: calls the user's grain (spending) and the Space grain (administration, queries)
 /// through whatever <see cref="IGrainFactory"/> the host has, a silo's own or an <see cref="IClusterClient"/>.</summary>
-public sealed partial class QuotaClient : IQuotaClient
+internal sealed partial class QuotaClient : IQuotaClient
 {
     private const int MaxCachedUsers = 100_000;
     private readonly IGrainFactory _grains;

@@ -6,7 +6,7 @@ namespace QuotaGrains.Grains;
 /// <summary>What a Space stores through Orleans grain storage: its durable state, and where in the journal its
 /// newer records may be (every record of this Space after the snapshot is at or after that position).</summary>
 [GenerateSerializer, Alias("QuotaGrains.SpaceSnapshot")]
-public sealed class SpaceSnapshot
+internal sealed class SpaceSnapshot
 {
     [Id(0)] public SpaceState? State { get; set; }
 

@@ -18,7 +18,7 @@ namespace QuotaGrains.Grains;
 /// as <see cref="QuotaUnavailableException"/>.
 /// </summary>
 [Reentrant]
-public sealed class UserGrain : Grain, IUserGrain
+internal sealed class UserGrain : Grain, IUserGrain
 {
     private readonly IPersistentState<UserState> _storage;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -127,12 +127,12 @@ public sealed class UserGrain : Grain, IUserGrain
 }
 
 [GenerateSerializer, Alias("QuotaGrains.UserState")]
-public sealed class UserState
+internal sealed class UserState
 {
     [Id(0)] public Dictionary<string, UserMembership> Spaces { get; set; } = new(StringComparer.Ordinal);
 }
 
 [GenerateSerializer, Immutable, Alias("QuotaGrains.UserMembership")]
-public sealed record UserMembership(
+internal sealed record UserMembership(
     [property: Id(0)] SpaceRole? Role,
     [property: Id(1)] long Version);

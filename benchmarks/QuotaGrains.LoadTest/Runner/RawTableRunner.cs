@@ -17,7 +17,7 @@ namespace QuotaGrains.LoadTest.Runner;
 /// writes once per operation, as a per-operation grain-state write would. No quota semantics and no audit: nothing
 /// is decided, only written.
 /// </summary>
-public sealed class RawTableRunner(AzuriteProcess azurite, WorkloadOptions options, RawRowKeyKind rowKey, MachineInfo machine, IRunObserver observer)
+public sealed class RawTableRunner(Azurite azurite, WorkloadOptions options, RawRowKeyKind rowKey, MachineInfo machine, IRunObserver observer)
 {
     public const string KeyPrefix = "table-raw";
 

@@ -68,7 +68,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         var siloDll = await SiloHostProcess.BuildAsync(options.BuildSilo, observer.Info, cancellationToken);
         var temporary = options.AzuriteLocation is null;
         var location = options.AzuriteLocation ?? Path.Combine(Path.GetTempPath(), $"quota-recovery-{runId}");
-        var azurite = await AzuriteProcess.StartAsync(observer.Info, cancellationToken, options.AzuriteInMemory ? null : location, options.AzuriteMaxOpenFiles);
+        var azurite = await Azurite.StartAsync(options.AzuriteInMemory ? null : location, options.AzuriteMaxOpenFiles, observer.Info, cancellationToken);
         observer.Info($"recovery · {options.Scenario}: {azurite.Describe}, at most {azurite.MaxOpenFiles()?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} open files; service id {serviceId}.");
         SiloHostProcess? first = null;
         SiloHostProcess? second = null;
@@ -101,7 +101,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
             {
                 blobProxy = HttpCountingProxy.Start("blob", azurite.BlobPort);
                 tableProxy = HttpCountingProxy.Start("table", azurite.TablePort);
-                connection = AzuriteProcess.ConnectionStringFor(blobProxy.Port, azurite.QueuePort, tableProxy.Port);
+                connection = Azurite.ConnectionStringFor(blobProxy.Port, azurite.QueuePort, tableProxy.Port);
             }
             else
             {
@@ -986,7 +986,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
     }
 
     /// <summary>CPU and I/O of Azurite, the new silo and this process over the recovery window.</summary>
-    private sealed class UsageWindow(AzuriteProcess azurite)
+    private sealed class UsageWindow(Azurite azurite)
     {
         private UsageSample _start;
         private int _mostSockets;

@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using HdrHistogram;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,7 +22,7 @@ namespace QuotaGrains.LoadTest.Targets;
 /// With <c>azure</c> storage it runs on an Azurite: the one it is given (shared with the raw Table baseline of a
 /// compare), else one it starts and stops itself; it reports Azurite's CPU and the HTTP requests sent to it.
 /// </summary>
-public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sharedAzurite = null, Action<string>? info = null) : QuotaClientTarget
+public sealed class EngineTarget(EngineTargetOptions options, Azurite? sharedAzurite = null, Action<string>? info = null) : QuotaClientTarget
 {
     private static readonly string[] Instruments =
     [
@@ -37,8 +35,8 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
     private volatile bool _measuring;
     private int _siloPort;
     private int _gatewayPort;
-    private AzuriteProcess? _azurite = sharedAzurite;
-    private AzuriteProcess? _ownAzurite;
+    private Azurite? _azurite = sharedAzurite;
+    private Azurite? _ownAzurite;
     private AzuriteCpuWindow? _azuriteCpu;
     private AzureRequestCounter? _azureRequests;
     private long _markedAt;
@@ -151,8 +149,8 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
 
     protected override IHost BuildHost()
     {
-        _siloPort = options.SiloPort > 0 ? options.SiloPort : FreeLoopbackPort();
-        _gatewayPort = options.GatewayPort > 0 ? options.GatewayPort : FreeLoopbackPort(exclude: _siloPort);
+        _siloPort = options.SiloPort > 0 ? options.SiloPort : LoopbackPorts.Next();
+        _gatewayPort = options.GatewayPort > 0 ? options.GatewayPort : LoopbackPorts.Next();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -187,7 +185,7 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
 
         if (_azurite is null)
         {
-            _ownAzurite = await AzuriteProcess.StartAsync(info ?? (_ => { }), cancellationToken);
+            _ownAzurite = await Azurite.StartAsync(info: info, cancellationToken: cancellationToken);
             _azurite = _ownAzurite;
         }
 
@@ -272,22 +270,5 @@ public sealed class EngineTarget(EngineTargetOptions options, AzuriteProcess? sh
             Interlocked.Add(ref _sumMicros, micros);
             _micros.RecordValue(Math.Clamp(micros, 1, _micros.HighestTrackableValue));
         }
-    }
-
-    private static int FreeLoopbackPort(int exclude = 0)
-    {
-        for (var attempt = 0; attempt < 16; attempt++)
-        {
-            using var socket = new TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            var port = ((IPEndPoint)socket.LocalEndpoint).Port;
-            socket.Stop();
-            if (port != exclude && port is not 11111 and not 30000)
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("No free loopback port.");
     }
 }

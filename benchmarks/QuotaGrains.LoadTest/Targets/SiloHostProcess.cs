@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using QuotaGrains.LoadTest.Targets.Azure;
 
 namespace QuotaGrains.LoadTest.Targets;
 
@@ -56,7 +53,7 @@ public sealed partial class SiloHostProcess : IAsyncDisposable
     /// <summary>Builds the silo (Release) unless told not to, and returns the path of its assembly.</summary>
     public static async Task<string> BuildAsync(bool build, Action<string> info, CancellationToken cancellationToken)
     {
-        var root = AzuriteProcess.RepositoryRoot();
+        var root = RepositoryRoot.Find();
         var project = Path.Combine(root, "src", "QuotaGrains.Silo", "QuotaGrains.Silo.csproj");
         var dll = Path.Combine(root, "src", "QuotaGrains.Silo", "bin", "Release", "net10.0", "QuotaGrains.Silo.dll");
         if (build)
@@ -88,8 +85,8 @@ public sealed partial class SiloHostProcess : IAsyncDisposable
     public static SiloHostProcess Start(string siloDll, string connectionString, string serviceId, string clusterId,
         IReadOnlyDictionary<string, string> environment, string logPath)
     {
-        var siloPort = LoopbackPorts.Free();
-        var gatewayPort = LoopbackPorts.Free(siloPort);
+        var ports = LoopbackPorts.Take(2);
+        var (siloPort, gatewayPort) = (ports[0], ports[1]);
         var info = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Path.GetDirectoryName(siloDll)!,
@@ -286,24 +283,3 @@ public sealed record SiloLogSummary(string LogPath, IReadOnlyDictionary<string, 
 
 /// <summary>Warnings or errors of one category and exception types: how many, and the first one.</summary>
 public sealed record SiloLogProblem(string Key, long Count, string First);
-
-/// <summary>Free loopback ports (never Azurite's 10000–10002 nor the silo's defaults 11111/30000).</summary>
-public static class LoopbackPorts
-{
-    public static int Free(params int[] exclude)
-    {
-        for (var attempt = 0; attempt < 32; attempt++)
-        {
-            using var socket = new TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            var port = ((IPEndPoint)socket.LocalEndpoint).Port;
-            socket.Stop();
-            if (!exclude.Contains(port) && port is not (10000 or 10001 or 10002 or 11111 or 30000))
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("No free loopback port.");
-    }
-}

@@ -16,13 +16,8 @@ public static class QuotaClientServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddQuotaClient(this IServiceCollection services, Action<QuotaClientOptions>? configure = null)
     {
-        var options = services.AddOptions<QuotaClientOptions>()
-            .Validate(o => o.MaxAttempts >= 1, "Quota:Client:MaxAttempts must be at least 1.")
-            .Validate(o => o.RetryDelay >= TimeSpan.Zero, "Quota:Client:RetryDelay must not be negative.")
-            .Validate(o => o.ResponseTimeout > TimeSpan.Zero, "Quota:Client:ResponseTimeout must be positive.")
-            .Validate(o => o.MaxCallerOperationIdLength is >= 1 and <= 96, "Quota:Client:MaxCallerOperationIdLength must be between 1 and 96.")
-            .Validate(o => o.MaxConcurrentCallsWhenBusy >= 0, "Quota:Client:MaxConcurrentCallsWhenBusy must not be negative (0 = no bound).")
-            .ValidateOnStart();
+        var options = services.AddOptions<QuotaClientOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<QuotaClientOptions>, QuotaClientOptionsValidator>());
         services.AddOptions<QuotaClientOptions>().BindConfiguration("Quota:Client");
         if (configure is not null)
         {

@@ -29,4 +29,33 @@ public sealed class QuotaClientOptions
     /// the last 100 ms; default 16 per processor of this process; 0 = no bound). Further calls wait their turn in
     /// arrival order; while it is not busy they go straight in (see <see cref="CallGate"/>).</summary>
     public int MaxConcurrentCallsWhenBusy { get; set; } = 16 * Environment.ProcessorCount;
+
+    /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (MaxAttempts < 1)
+        {
+            yield return "MaxAttempts must be at least 1.";
+        }
+
+        if (RetryDelay < TimeSpan.Zero)
+        {
+            yield return "RetryDelay must not be negative.";
+        }
+
+        if (ResponseTimeout <= TimeSpan.Zero)
+        {
+            yield return "ResponseTimeout must be positive.";
+        }
+
+        if (MaxCallerOperationIdLength is < 1 or > 96)
+        {
+            yield return "MaxCallerOperationIdLength must be between 1 and 96.";
+        }
+
+        if (MaxConcurrentCallsWhenBusy < 0)
+        {
+            yield return "MaxConcurrentCallsWhenBusy must not be negative (0 = no bound).";
+        }
+    }
 }

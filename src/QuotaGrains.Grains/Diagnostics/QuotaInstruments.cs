@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace QuotaGrains.Grains.Diagnostics;
 
 /// <summary>The engine's meters (meter name <see cref="MeterName"/>), exported by OpenTelemetry where configured.</summary>
-public sealed class QuotaInstruments : IDisposable
+internal sealed class QuotaInstruments : IDisposable
 {
     public const string MeterName = "QuotaGrains";
 

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace QuotaGrains.Grains.Diagnostics;
 
 /// <summary>The renewal index's meters (meter <see cref="QuotaInstruments.MeterName"/>, like the engine's others).</summary>
-public sealed class RenewalInstruments : IDisposable
+internal sealed class RenewalInstruments : IDisposable
 {
     private readonly Meter _meter;
 

@@ -27,6 +27,10 @@ public static class SiloBuilderQuotaExtensions
     /// <c>Quota:PlanCatalog</c> and <c>Quota:Storage</c>.</summary>
     public const string SectionName = "Quota";
 
+    /// <summary>The meter of the engine's instruments (requests, credits, journal, renewals), for a host's
+    /// OpenTelemetry <c>AddMeter</c>.</summary>
+    public const string MeterName = QuotaInstruments.MeterName;
+
     public static ISiloBuilder AddQuotaGrains(this ISiloBuilder builder, Action<QuotaGrainsOptionsBuilder>? configure = null)
     {
         var services = builder.Services;

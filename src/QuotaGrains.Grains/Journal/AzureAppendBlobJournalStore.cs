@@ -7,7 +7,7 @@ using Azure.Storage.Blobs.Specialized;
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>Journal segments as Azure append blobs, appended with <c>IfAppendPositionEqual</c>.</summary>
-public sealed class AzureAppendBlobJournalStore(BlobContainerClient container) : IJournalStore
+internal sealed class AzureAppendBlobJournalStore(BlobContainerClient container) : IJournalStore
 {
     private int _containerReady;
 

@@ -4,7 +4,7 @@ namespace QuotaGrains.Grains.Journal;
 /// Append-only segments (Azure append blobs, or memory). An append names the offset it expects to land at, so a
 /// retried or reordered append can neither duplicate nor reorder records.
 /// </summary>
-public interface IJournalStore
+internal interface IJournalStore
 {
     Task CreateSegmentAsync(string segment, CancellationToken cancellationToken);
 
@@ -22,9 +22,9 @@ public interface IJournalStore
 }
 
 /// <summary>The store refused an append because the segment is not at the expected offset.</summary>
-public sealed class JournalAppendConflictException(string message) : Exception(message);
+internal sealed class JournalAppendConflictException(string message) : Exception(message);
 
 /// <summary>The store refused an append because the segment is still short of the expected offset: a block sent
 /// before it (appends in flight are not necessarily processed in the order they were sent) has not landed yet.
 /// Nothing was written; the same append may be sent again once the earlier block is answered.</summary>
-public sealed class JournalAppendTooEarlyException(string message) : Exception(message);
+internal sealed class JournalAppendTooEarlyException(string message) : Exception(message);

@@ -3,7 +3,7 @@ using QuotaGrains.Domain.Spaces;
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>The silo-wide journal as a Space writes to it (<see cref="SiloJournalWriter"/>).</summary>
-public interface IJournalWriter
+internal interface IJournalWriter
 {
     /// <summary>The end of the last acknowledged block. Every record handed in after reading it lands after it.</summary>
     JournalPosition DurableTail { get; }

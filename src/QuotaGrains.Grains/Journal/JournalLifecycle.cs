@@ -4,7 +4,7 @@ using Orleans.Configuration;
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>Starts the journal with the silo's storage services and stops it after every Space has deactivated.</summary>
-public sealed class JournalLifecycle(SiloJournalWriter journal) : ILifecycleParticipant<ISiloLifecycle>
+internal sealed class JournalLifecycle(SiloJournalWriter journal) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) => lifecycle.Subscribe(
         nameof(JournalLifecycle),

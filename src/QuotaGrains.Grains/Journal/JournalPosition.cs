@@ -2,7 +2,7 @@ namespace QuotaGrains.Grains.Journal;
 
 /// <summary>A place in a journal stream: segment number and byte offset (always a block boundary).</summary>
 [GenerateSerializer, Immutable, Alias("QuotaGrains.JournalPosition")]
-public sealed record JournalPosition(
+internal sealed record JournalPosition(
     [property: Id(0)] string Stream,
     [property: Id(1)] int Segment,
     [property: Id(2)] long Offset)

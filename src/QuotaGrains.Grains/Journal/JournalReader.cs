@@ -17,7 +17,7 @@ namespace QuotaGrains.Grains.Journal;
 /// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
 /// silo's) may have grown since that one started, with records the Space needs. For a dead silo's stream the next read
 /// costs a listing and one empty ranged read.</remarks>
-public sealed partial class JournalReader : IDisposable
+internal sealed partial class JournalReader : IDisposable
 {
     private const int MaxRetryDelayMilliseconds = 5_000;
 
@@ -369,19 +369,19 @@ public sealed partial class JournalReader : IDisposable
             TaskScheduler.Default);
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Journal reader: stream {Stream} read for {Waiters} recovering Space(s): {Bytes} bytes in {Requests} storage requests, {Milliseconds} ms; {Cached} bytes cached.")]
+    [LoggerMessage(201, LogLevel.Information, "Journal reader: stream {Stream} read for {Waiters} recovering Space(s): {Bytes} bytes in {Requests} storage requests, {Milliseconds} ms; {Cached} bytes cached.")]
     private partial void LogStreamRead(string stream, long bytes, int requests, int waiters, long milliseconds, long cached);
 
-    [LoggerMessage(2, LogLevel.Warning, "Journal reader: reading stream {Stream} failed after {Bytes} bytes in {Requests} requests; the {Waiters} Space(s) waiting on it fail, the next read goes on from where this one stopped.")]
+    [LoggerMessage(202, LogLevel.Warning, "Journal reader: reading stream {Stream} failed after {Bytes} bytes in {Requests} requests; the {Waiters} Space(s) waiting on it fail, the next read goes on from where this one stopped.")]
     private partial void LogStreamReadFailed(Exception exception, string stream, long bytes, int requests, int waiters);
 
-    [LoggerMessage(3, LogLevel.Warning, "Journal reader: reading {Segment} at {Offset} failed (attempt {Attempt}); retrying.")]
+    [LoggerMessage(203, LogLevel.Warning, "Journal reader: reading {Segment} at {Offset} failed (attempt {Attempt}); retrying.")]
     private partial void LogReadRetried(Exception exception, string segment, long offset, int attempt);
 
-    [LoggerMessage(4, LogLevel.Warning, "Journal reader: the cache is over its bound; the {Bytes} cached bytes of stream {Stream} are dropped.")]
+    [LoggerMessage(204, LogLevel.Warning, "Journal reader: the cache is over its bound; the {Bytes} cached bytes of stream {Stream} are dropped.")]
     private partial void LogCacheDropped(string stream, long bytes);
 
-    [LoggerMessage(5, LogLevel.Warning, "Journal reader: {Segment} ends at {Offset} with {Bytes} bytes that are no whole record; they are not replayed.")]
+    [LoggerMessage(205, LogLevel.Warning, "Journal reader: {Segment} ends at {Offset} with {Bytes} bytes that are no whole record; they are not replayed.")]
     private partial void LogTornTail(string segment, long offset, int bytes);
 
     /// <summary>Storage requests and bytes of one read of a stream (for its log line).</summary>

@@ -5,7 +5,7 @@ namespace QuotaGrains.Grains.Journal;
 
 /// <summary>One Space's events from one write: <c>[length][version][space id][first sequence][count][payload]</c>,
 /// little-endian. Blocks are records back to back, and an append blob block lands whole or not at all.</summary>
-public readonly record struct JournalRecord(string SpaceId, long FirstSequence, int Count, ReadOnlyMemory<byte> Payload)
+internal readonly record struct JournalRecord(string SpaceId, long FirstSequence, int Count, ReadOnlyMemory<byte> Payload)
 {
     private const byte Version = 1;
     private const int FixedHeader = 4 + 1 + 2 + 8 + 4;
@@ -25,17 +25,6 @@ public readonly record struct JournalRecord(string SpaceId, long FirstSequence, 
         BinaryPrimitives.WriteInt32LittleEndian(span[(15 + idLength)..], count);
         payload.CopyTo(span[(19 + idLength)..]);
         return buffer;
-    }
-
-    /// <summary>Every record in <paramref name="data"/> (blocks back to back). Stops at a truncated tail.</summary>
-    public static IEnumerable<JournalRecord> DecodeAll(ReadOnlyMemory<byte> data)
-    {
-        var offset = 0;
-        while (TryDecode(data[offset..], out var record, out var length))
-        {
-            yield return record;
-            offset += length;
-        }
     }
 
     /// <summary>The record at the start of <paramref name="data"/> and its length in bytes; false if <paramref name="data"/>

@@ -6,14 +6,14 @@ using QuotaGrains.Grains.Options;
 namespace QuotaGrains.Grains.Journal;
 
 /// <summary>What one retention sweep did.</summary>
-public readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnapshotted, int OrphanStreams);
+internal readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSnapshotted, int OrphanStreams);
 
 /// <summary>
 /// Deletes journal segments once every Space with records in them has a snapshot past them. Segments of this silo
 /// whose Spaces linger are released by asking those Spaces to snapshot; streams left by silos that are no longer
 /// active (stopped, killed) are read once, their Spaces activated and snapshotted here, and then deleted.
 /// </summary>
-public sealed partial class JournalRetention(
+internal sealed partial class JournalRetention(
     SiloJournalWriter journal,
     JournalReader reader,
     IGrainFactory grains,
@@ -123,12 +123,12 @@ public sealed partial class JournalRetention(
         return spaces.Count;
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Journal retention: {Segments} segment(s) deleted, {Spaces} Space(s) snapshotted, {Orphans} orphan stream(s) released.")]
+    [LoggerMessage(301, LogLevel.Information, "Journal retention: {Segments} segment(s) deleted, {Spaces} Space(s) snapshotted, {Orphans} orphan stream(s) released.")]
     private partial void LogSwept(int segments, int spaces, int orphans);
 
-    [LoggerMessage(2, LogLevel.Information, "Journal retention: stream {Stream} of a departed silo released after {Spaces} Space(s) snapshotted.")]
+    [LoggerMessage(302, LogLevel.Information, "Journal retention: stream {Stream} of a departed silo released after {Spaces} Space(s) snapshotted.")]
     private partial void LogOrphanReleased(string stream, int spaces);
 
-    [LoggerMessage(3, LogLevel.Warning, "Journal retention sweep failed; retrying at the next interval.")]
+    [LoggerMessage(303, LogLevel.Warning, "Journal retention sweep failed; retrying at the next interval.")]
     private partial void LogSweepFailed(Exception exception);
 }

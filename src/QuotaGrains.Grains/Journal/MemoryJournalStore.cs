@@ -4,20 +4,9 @@ namespace QuotaGrains.Grains.Journal;
 /// <remarks>A segment is a list of fixed-size chunks filled in turn: one growing buffer would be copied whole, under the
 /// lock, each time it doubles (hundreds of MiB in a busy silo), and an array per block would be one more small object
 /// for every collection to copy until it reaches the oldest generation.</remarks>
-public sealed class MemoryJournalStore : IJournalStore
+internal sealed class MemoryJournalStore : IJournalStore
 {
     private readonly Dictionary<string, Segment> _segments = new(StringComparer.Ordinal);
-
-    private int _reads;
-
-    /// <summary>How many times segments were listed or read (recovery and retention read; the hot path never does).</summary>
-    public int Reads => Volatile.Read(ref _reads);
-
-    /// <summary>Test hook: when set, an append first asks it; an exception it returns fails the append.</summary>
-    public Func<string, long, Exception?>? AppendFault { get; set; }
-
-    /// <summary>Test hook: when set, a read first asks it (segment, offset); an exception it returns fails the read.</summary>
-    public Func<string, long, Exception?>? ReadFault { get; set; }
 
     public Task CreateSegmentAsync(string segment, CancellationToken cancellationToken)
     {
@@ -31,11 +20,6 @@ public sealed class MemoryJournalStore : IJournalStore
 
     public Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
     {
-        if (AppendFault?.Invoke(segment, expectedOffset) is { } fault)
-        {
-            return Task.FromException(fault);
-        }
-
         lock (_segments)
         {
             if (!_segments.TryGetValue(segment, out var segmentData))
@@ -56,12 +40,6 @@ public sealed class MemoryJournalStore : IJournalStore
 
     public Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _reads);
-        if (ReadFault?.Invoke(segment, offset) is { } fault)
-        {
-            return Task.FromException<byte[]>(fault);
-        }
-
         lock (_segments)
         {
             if (!_segments.TryGetValue(segment, out var segmentData) || offset >= segmentData.Length)
@@ -75,7 +53,6 @@ public sealed class MemoryJournalStore : IJournalStore
 
     public Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _reads);
         lock (_segments)
         {
             IReadOnlyList<string> names = _segments.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();

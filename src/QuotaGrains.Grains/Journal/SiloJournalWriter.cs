@@ -13,7 +13,7 @@ namespace QuotaGrains.Grains.Journal;
 /// block and every earlier block are acknowledged; when an append fails, its waiters and those of every later block
 /// in flight fail (outcome unknown), and the writer rolls to a fresh segment.
 /// </summary>
-public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
+internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 {
     private readonly IJournalStore _store;
     private readonly SpaceRecordCodec? _codec;
@@ -340,13 +340,13 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Journal {Stream}: segment {Segment} opened.")]
+    [LoggerMessage(401, LogLevel.Information, "Journal {Stream}: segment {Segment} opened.")]
     private partial void LogSegmentOpened(string stream, int segment);
 
-    [LoggerMessage(2, LogLevel.Error, "Journal {Stream}: opening segment {Segment} failed.")]
+    [LoggerMessage(402, LogLevel.Error, "Journal {Stream}: opening segment {Segment} failed.")]
     private partial void LogSegmentFailed(Exception exception, string stream, int segment);
 
-    [LoggerMessage(3, LogLevel.Error, "Journal {Stream}: append of {Records} records at segment {Segment} offset {Offset} failed; waiters fail closed.")]
+    [LoggerMessage(403, LogLevel.Error, "Journal {Stream}: append of {Records} records at segment {Segment} offset {Offset} failed; waiters fail closed.")]
     private partial void LogAppendFailed(Exception exception, string stream, int segment, long offset, int records);
 
     private sealed class PendingRecord(string spaceId, byte[] record)

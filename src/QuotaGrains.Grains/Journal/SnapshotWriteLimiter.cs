@@ -5,7 +5,7 @@ namespace QuotaGrains.Grains.Journal;
 
 /// <summary>Bounds the silo's background snapshot writes in flight (<see cref="JournalOptions.MaxSnapshotWritesInFlight"/>):
 /// past the bound they queue here, in order, rather than in the Table service.</summary>
-public sealed class SnapshotWriteLimiter(IOptions<JournalOptions> options)
+internal sealed class SnapshotWriteLimiter(IOptions<JournalOptions> options)
 {
     private readonly SemaphoreSlim _slots = new(options.Value.MaxSnapshotWritesInFlight, options.Value.MaxSnapshotWritesInFlight);
 

@@ -5,7 +5,7 @@ namespace QuotaGrains.Grains.Journal;
 
 /// <summary>A Space's events as a journal record and back: the record's header (<see cref="JournalRecord"/>) and its
 /// payload, the events in Orleans' binary format. The journal's format lives here and in <see cref="JournalRecord"/>.</summary>
-public sealed class SpaceRecordCodec(Serializer serializer)
+internal sealed class SpaceRecordCodec(Serializer serializer)
 {
     public byte[] Encode(string spaceId, IReadOnlyList<SpaceEvent> events)
     {

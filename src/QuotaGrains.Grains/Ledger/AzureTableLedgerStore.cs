@@ -16,7 +16,7 @@ namespace QuotaGrains.Grains.Ledger;
 /// one read is skipped, so each entry comes back once. Ledger entries are durable events, so every page written is
 /// contiguous and an entry's content never differs between two pages.
 /// </remarks>
-public sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
+internal sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
 {
     /// <summary>A binary property holds at most 64 KiB.</summary>
     public const int MaxPageBytes = LedgerPages.MaxPageBytes;

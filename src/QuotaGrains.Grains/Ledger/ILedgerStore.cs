@@ -1,7 +1,7 @@
 namespace QuotaGrains.Grains.Ledger;
 
 /// <summary>The per-Space append-only ledger. Entries are keyed by sequence number: writing one twice is harmless.</summary>
-public interface ILedgerStore
+internal interface ILedgerStore
 {
     /// <summary>Stores pages of consecutive entries (<see cref="LedgerPageBuilder"/>, <see cref="LedgerPages.Paginate"/>),
     /// in sequence order. Pages may overlap entries written before (a replay after a crash): each entry is read once.</summary>
@@ -17,7 +17,7 @@ public interface ILedgerStore
 /// <remarks>Pages, not an object per entry: a busy Space writes thousands of entries a second and each would live until
 /// 10,000 newer ones pushed it out, long enough to be copied by every young collection (in the in-memory hot-Space
 /// probe, p99 16 ms without this ledger against 20 ms with it as objects).</remarks>
-public sealed class MemoryLedgerStore : ILedgerStore
+internal sealed class MemoryLedgerStore : ILedgerStore
 {
     public const int MaxEntriesPerSpace = 10_000;
 

@@ -15,7 +15,7 @@ namespace QuotaGrains.Grains.Ledger;
 /// collector copies them at most and never scans them. The pages are also what a snapshot writes, so it no longer builds
 /// them.
 /// </remarks>
-public sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageBytes)
+internal sealed class LedgerPageBuilder(int maxPageBytes = LedgerPages.MaxPageBytes)
 {
     // The open page is filled chunk by chunk: a buffer that doubled would copy its bytes again at every step, and each
     // new buffer would be copied once more by the collector.

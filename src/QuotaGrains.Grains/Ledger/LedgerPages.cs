@@ -5,7 +5,7 @@ namespace QuotaGrains.Grains.Ledger;
 
 /// <summary>Ledger entries packed into pages of consecutive entries, each a JSON array: the Azure ledger's rows, and
 /// what the in-memory ledger keeps.</summary>
-public static class LedgerPages
+internal static class LedgerPages
 {
     /// <summary>An Azure Table binary property holds at most 64 KiB.</summary>
     public const int MaxPageBytes = 60 * 1024;
@@ -27,7 +27,7 @@ public static class LedgerPages
 }
 
 /// <summary>One ledger page: entries <see cref="FirstSequence"/>..<see cref="LastSequence"/> as a JSON array.</summary>
-public sealed record LedgerPageRow(long FirstSequence, long LastSequence, int Count, DateTimeOffset EarliestAt, DateTimeOffset LatestAt, byte[] Json);
+internal sealed record LedgerPageRow(long FirstSequence, long LastSequence, int Count, DateTimeOffset EarliestAt, DateTimeOffset LatestAt, byte[] Json);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(LedgerEntry))]

@@ -75,6 +75,7 @@ public sealed class JournalOptions
     /// <summary>A stream's cached records are dropped this long after the last Space asked for them (default 1 min).</summary>
     public TimeSpan RecoveryCacheIdle { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
     public IEnumerable<string> Validate()
     {
         if (RecoveryReadBytes is < 64 * 1024 or > 64 * 1024 * 1024)

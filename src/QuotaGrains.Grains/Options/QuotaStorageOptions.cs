@@ -27,4 +27,28 @@ public sealed class QuotaStorageOptions
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public bool IsAzure => string.Equals(Kind, Azure, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (!IsAzure && !string.Equals(Kind, Memory, StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"Kind '{Kind}' is not supported; use '{Memory}' or '{Azure}'.";
+        }
+
+        if (IsAzure && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return "Kind 'azure' needs a ConnectionString.";
+        }
+
+        if (OperationTimeout <= TimeSpan.Zero)
+        {
+            yield return "OperationTimeout must be positive.";
+        }
+
+        if (string.IsNullOrWhiteSpace(ProviderName))
+        {
+            yield return "ProviderName is empty.";
+        }
+    }
 }

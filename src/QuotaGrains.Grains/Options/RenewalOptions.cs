@@ -50,6 +50,7 @@ public sealed class RenewalOptions
     /// grain wakes it on its own timer.</summary>
     public TimeSpan NearTerm => Lookahead + ClockPeriod;
 
+    /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
     public IEnumerable<string> Validate()
     {
         if (ClockPeriod < TimeSpan.FromSeconds(1) || ClockPeriod > TimeSpan.FromHours(1))

@@ -7,7 +7,7 @@ namespace QuotaGrains.Grains.Renewals;
 /// cluster was down are caught up on its next activation.
 /// </summary>
 [Alias("QuotaGrains.IRenewalClockGrain")]
-public interface IRenewalClockGrain : IGrainWithStringKey
+internal interface IRenewalClockGrain : IGrainWithStringKey
 {
     /// <summary>Activates the clock, registers its reminder if needed and dispatches what is due.</summary>
     [Alias("Start")]
@@ -27,7 +27,7 @@ public interface IRenewalClockGrain : IGrainWithStringKey
 /// renewal schedule falls in that slot, each with the second of the minute it renews at.
 /// </summary>
 [Alias("QuotaGrains.IRenewalSlotGrain")]
-public interface IRenewalSlotGrain : IGrainWithStringKey
+internal interface IRenewalSlotGrain : IGrainWithStringKey
 {
     /// <summary>Adds (or updates) a Space; returns once the index is durable. A Space whose next renewal is closer
     /// than the clock's dispatch horizon is also woken for it on a timer of this grain.</summary>
@@ -49,7 +49,7 @@ public interface IRenewalSlotGrain : IGrainWithStringKey
 /// <summary>What the clock has done: every minute before <see cref="DoneThrough"/> is woken; minutes from there to
 /// <see cref="DispatchedThrough"/> are in flight or failed (and retried at the next tick).</summary>
 [GenerateSerializer, Immutable, Alias("QuotaGrains.RenewalClockStatus")]
-public sealed record RenewalClockStatus(
+internal sealed record RenewalClockStatus(
     [property: Id(0)] DateTimeOffset DoneThrough,
     [property: Id(1)] DateTimeOffset DispatchedThrough,
     [property: Id(2)] int MinutesInFlight,
@@ -60,7 +60,7 @@ public sealed record RenewalClockStatus(
 
 /// <summary>What waking one index grain for one minute did, Space by Space.</summary>
 [GenerateSerializer, Immutable, Alias("QuotaGrains.RenewalWakeReport")]
-public sealed record RenewalWakeReport(
+internal sealed record RenewalWakeReport(
     [property: Id(0)] int Woken,
     [property: Id(1)] int Renewed,
     [property: Id(2)] int Moved,

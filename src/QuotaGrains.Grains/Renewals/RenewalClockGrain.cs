@@ -10,7 +10,7 @@ namespace QuotaGrains.Grains.Renewals;
 
 /// <summary>The clock's durable progress and its directory of index grains that hold Spaces.</summary>
 [GenerateSerializer, Alias("QuotaGrains.RenewalClockState")]
-public sealed class RenewalClockState
+internal sealed class RenewalClockState
 {
     /// <summary>Every minute before this one was woken completely; <c>null</c> before the first activation.</summary>
     [Id(0)] public DateTimeOffset? DoneThrough { get; set; }

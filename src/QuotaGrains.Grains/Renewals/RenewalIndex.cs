@@ -14,7 +14,7 @@ namespace QuotaGrains.Grains.Renewals;
 /// whose schedule changes (a paid plan cancelled to Free renews monthly from creation) is moved by the index grain
 /// that wakes it at the renewal where the change took effect.
 /// </summary>
-public sealed class RenewalIndex(IGrainFactory grains, IOptions<RenewalOptions> options, ILogger<RenewalIndex> logger)
+internal sealed class RenewalIndex(IGrainFactory grains, IOptions<RenewalOptions> options, ILogger<RenewalIndex> logger)
 {
     /// <summary>The key of the one renewal clock grain.</summary>
     public const string ClockKey = "renewals";

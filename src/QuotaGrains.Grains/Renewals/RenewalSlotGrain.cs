@@ -10,7 +10,7 @@ namespace QuotaGrains.Grains.Renewals;
 
 /// <summary>The Spaces of one index grain: Space id → the second of the minute it renews at.</summary>
 [GenerateSerializer, Alias("QuotaGrains.RenewalSlotState")]
-public sealed class RenewalSlotState
+internal sealed class RenewalSlotState
 {
     [Id(0)] public Dictionary<string, byte> Spaces { get; set; } = [];
 }
@@ -360,4 +360,4 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
 }
 
 /// <summary>Some Spaces of a minute could not be woken; the clock retries the minute.</summary>
-public sealed class RenewalWakeException(string message) : Exception(message);
+internal sealed class RenewalWakeException(string message) : Exception(message);

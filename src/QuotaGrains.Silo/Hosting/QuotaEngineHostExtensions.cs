@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
-using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Silo.Demo;
 
 namespace QuotaGrains.Silo.Hosting;
@@ -32,7 +31,7 @@ public static class QuotaEngineHostExtensions
         builder.Services.AddQuotaClient();
         builder.Services.AddHostedService<EngineBanner>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(QuotaInstruments.MeterName, "Microsoft.Orleans"));
+            .AddMeter(SiloBuilderQuotaExtensions.MeterName, "Microsoft.Orleans"));
 
         if (demo)
         {

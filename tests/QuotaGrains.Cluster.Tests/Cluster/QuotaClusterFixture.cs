@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using QuotaGrains.Client;
+using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Tests.Cluster;
@@ -24,6 +25,9 @@ public sealed class QuotaClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>The silo's journal store: the embedded one, with the faults a test injects.</summary>
+    internal FaultyJournalStore JournalStore { get; } = new(new MemoryJournalStore());
+
     /// <summary>Journal options for a fixture of a test's own (the shared one keeps the defaults).</summary>
     public Action<JournalOptions>? Journal { get; init; }
 
@@ -37,6 +41,7 @@ public sealed class QuotaClusterFixture : IAsyncLifetime
         });
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton<IJournalStore>(JournalStore);
             silo.AddQuotaGrains();
             if (Journal is { } journal)
             {

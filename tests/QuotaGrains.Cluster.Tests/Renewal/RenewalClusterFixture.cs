@@ -69,7 +69,7 @@ public static class RenewalTestExtensions
 
     public static ISpaceGrain Space(this RenewalClusterFixture fixture, string spaceId) => fixture.Grains.GetGrain<ISpaceGrain>(spaceId);
 
-    public static IRenewalClockGrain Clock(this RenewalClusterFixture fixture) => fixture.Grains.GetGrain<IRenewalClockGrain>(RenewalIndex.ClockKey);
+    internal static IRenewalClockGrain Clock(this RenewalClusterFixture fixture) => fixture.Grains.GetGrain<IRenewalClockGrain>(RenewalIndex.ClockKey);
 
     public static async Task<string> CreateSpaceAsync(this RenewalClusterFixture fixture, PlanTier plan, string owner, BillingCadence cadence = BillingCadence.Monthly, DateTimeOffset? subscribedAt = null)
     {
@@ -105,7 +105,7 @@ public static class RenewalTestExtensions
     }
 
     /// <summary>Runs the clock's tick logic now (as its reminder does every second) and returns its status.</summary>
-    public static async Task<RenewalClockStatus> TickAsync(this RenewalClusterFixture fixture)
+    internal static async Task<RenewalClockStatus> TickAsync(this RenewalClusterFixture fixture)
     {
         await fixture.Clock().StartAsync();
         return await fixture.Clock().GetStatusAsync();
@@ -119,7 +119,7 @@ public static class RenewalTestExtensions
     }
 
     /// <summary>Waits until every minute up to and including <paramref name="minute"/> is done.</summary>
-    public static async Task<RenewalClockStatus> WaitForDoneAsync(this RenewalClusterFixture fixture, DateTimeOffset minute)
+    internal static async Task<RenewalClockStatus> WaitForDoneAsync(this RenewalClusterFixture fixture, DateTimeOffset minute)
     {
         var status = await PollAsync(fixture.TickAsync, s => s.DoneThrough > RenewalSlot.MinuteOf(minute));
         Assert.True(status.DoneThrough > RenewalSlot.MinuteOf(minute), $"minute {minute:O} not done: {status}");

@@ -51,7 +51,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 {
     public Azurite Azurite { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Azurite = await Storage.Azurite.StartAsync();
+    public async Task InitializeAsync() => Azurite = await QuotaGrains.Testing.Azurite.StartAsync();
 
     public async Task DisposeAsync() => await Azurite.DisposeAsync();
 }

@@ -72,7 +72,7 @@ public sealed class ClientOutageProcessTests(ITestOutputHelper output) : IAsyncL
             Assert.Contains("Cause: ", outcome.Message);
         });
 
-        await _azurite.StartAsync();
+        await _azurite.RestartAsync();
 
         // The same requests, with the same operation ids: each succeeds, once.
         var reserved = await UntilOkAsync(probe, $"reserve {user} {space} during");

@@ -24,7 +24,7 @@ public sealed class ClientProbeProcess : IAsyncDisposable
         get
         {
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-            return Path.Combine(Azurite.RepositoryRoot(), "tests", "QuotaGrains.ClientProbe", "bin", configuration, "net10.0");
+            return Path.Combine(RepositoryRoot.Find(), "tests", "QuotaGrains.ClientProbe", "bin", configuration, "net10.0");
         }
     }
 

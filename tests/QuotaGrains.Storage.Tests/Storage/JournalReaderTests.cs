@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Options;
+using QuotaGrains.Tests.Cluster;
 
 namespace QuotaGrains.Tests.Storage;
 
@@ -13,7 +14,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
 {
     private const string Stream = "svc/silo-a";
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly CountingStore _store = new(new MemoryJournalStore());
+    private readonly CountingStore _store = new(new FaultyJournalStore(new MemoryJournalStore()));
     private QuotaInstruments _instruments = null!;
     private SiloJournalWriter _journal = null!;
 
@@ -114,7 +115,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
     {
         var written = await WriteAsync(spaces: 50, recordsPerSpace: 20);
         var failures = 0;
-        _store.Memory.ReadFault = (_, offset) => offset > 0 && Interlocked.Increment(ref failures) == 1 ? new IOException("connection reset by peer") : null;
+        _store.Faults.ReadFault = (_, offset) => offset > 0 && Interlocked.Increment(ref failures) == 1 ? new IOException("connection reset by peer") : null;
         using var reader = NewReader(readBytes: 8 * 1024);
 
         var answers = await Task.WhenAll(written.Select(s => reader.ReadAsync(s.Key, s.Value.From, CancellationToken.None)));
@@ -130,7 +131,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         var tail = await TailBytesAsync();
         var first = written.MinBy(s => s.Value.From.Offset);
         var breakAt = tail / 2;
-        _store.Memory.ReadFault = (_, offset) => offset >= breakAt ? new IOException("response ended prematurely") : null;
+        _store.Faults.ReadFault = (_, offset) => offset >= breakAt ? new IOException("response ended prematurely") : null;
         using var reader = NewReader(readBytes: 4 * 1024, attempts: 2);
 
         var failed = await Assert.ThrowsAsync<QuotaUnavailableException>(() => reader.ReadAsync(first.Key, first.Value.From, CancellationToken.None));
@@ -138,7 +139,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         Assert.Null(failed.InnerException);
         var beforeRetry = _store.BytesRead;
 
-        _store.Memory.ReadFault = null;
+        _store.Faults.ReadFault = null;
         var answer = await reader.ReadAsync(first.Key, first.Value.From, CancellationToken.None);
 
         Assert.Equal(first.Value.Sequences, answer.Select(r => r.FirstSequence));
@@ -210,11 +211,11 @@ public sealed class JournalReaderTests : IAsyncLifetime
 
     private async Task<long> TailBytesAsync()
     {
-        var segments = await _store.Memory.ListSegmentsAsync(Stream + "/", CancellationToken.None);
+        var segments = await _store.Inner.ListSegmentsAsync(Stream + "/", CancellationToken.None);
         var bytes = 0L;
         foreach (var segment in segments)
         {
-            bytes += (await _store.Memory.ReadAsync(segment, 0, int.MaxValue, CancellationToken.None)).Length;
+            bytes += (await _store.Inner.ReadAsync(segment, 0, int.MaxValue, CancellationToken.None)).Length;
         }
 
         return bytes;
@@ -240,13 +241,13 @@ public sealed class JournalReaderTests : IAsyncLifetime
         NullLogger<JournalReader>.Instance);
 
     /// <summary>Counts what is read through it.</summary>
-    private sealed class CountingStore(MemoryJournalStore inner) : DelegatingJournalStore(inner)
+    private sealed class CountingStore(FaultyJournalStore inner) : DelegatingJournalStore(inner)
     {
         private long _bytes;
         private int _reads;
         private int _maxBytes;
 
-        public MemoryJournalStore Memory { get; } = inner;
+        public FaultyJournalStore Faults { get; } = inner;
 
         public long BytesRead => Interlocked.Read(ref _bytes);
 

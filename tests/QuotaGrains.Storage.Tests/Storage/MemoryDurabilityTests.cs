@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains;
-using QuotaGrains.Grains.Journal;
 using QuotaGrains.Tests.Cluster;
 
 namespace QuotaGrains.Tests.Storage;
@@ -11,7 +10,7 @@ namespace QuotaGrains.Tests.Storage;
 [Collection(QuotaClusterCollection.Name)]
 public sealed class MemoryDurabilityTests(QuotaClusterFixture fixture)
 {
-    private MemoryJournalStore JournalStore => (MemoryJournalStore)fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<IJournalStore>();
+    private FaultyJournalStore JournalStore => fixture.JournalStore;
 
     [Fact]
     public async Task A_reactivated_Space_recovers_every_acknowledged_operation_from_snapshot_and_journal()

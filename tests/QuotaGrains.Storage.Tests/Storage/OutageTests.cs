@@ -43,7 +43,7 @@ public sealed class OutageTests : IAsyncLifetime
                 AssertUnavailableAsync(unknownSpace.GetBalanceAsync(), "RequestFailedException"),
                 AssertUnavailableAsync(unknownUser.GetSpacesAsync(), "RequestFailedException"));
 
-            await _azurite.StartAsync();
+            await _azurite.RestartAsync();
 
             // Same request, same operation id: the Space reloads from storage and decides it once.
             ReserveResult? after = null;

@@ -11,6 +11,7 @@ namespace QuotaGrains.Tests.Storage;
 /// segment back are asked to snapshot by the sweep.</summary>
 public sealed class RetentionTests : IAsyncLifetime
 {
+    private readonly FaultyJournalStore _store = new(new MemoryJournalStore());
     private InProcessTestCluster _cluster = null!;
 
     public async Task InitializeAsync()
@@ -25,12 +26,16 @@ public sealed class RetentionTests : IAsyncLifetime
 
         // Tiny segments (two one-record blocks each) so that a few operations roll many of them; the periodic sweep
         // is pushed out of the way so that the test drives it.
-        builder.ConfigureSilo((_, silo) => silo.AddQuotaGrains(q => q.ConfigureJournal(o =>
+        builder.ConfigureSilo((_, silo) =>
         {
-            o.MaxRecordsPerBlock = 1;
-            o.MaxBlocksPerSegment = 2;
-            o.RetentionSweepInterval = TimeSpan.FromHours(1);
-        })));
+            silo.Services.AddSingleton<IJournalStore>(_store);
+            silo.AddQuotaGrains(q => q.ConfigureJournal(o =>
+            {
+                o.MaxRecordsPerBlock = 1;
+                o.MaxBlocksPerSegment = 2;
+                o.RetentionSweepInterval = TimeSpan.FromHours(1);
+            }));
+        });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -49,11 +54,10 @@ public sealed class RetentionTests : IAsyncLifetime
         await _cluster.DeactivateAsync(space);
 
         // The final snapshot says no record follows it: the reload does not even list the journal's segments.
-        var store = (MemoryJournalStore)_cluster.Silos[0].ServiceProvider.GetRequiredService<IJournalStore>();
-        var reads = store.Reads;
+        var reads = _store.Reads;
         var balance = await space.GetBalanceAsync();
         Assert.Equal((20L, 20L, 1), (balance!.Used, balance.Held, balance.OpenHolds));
-        Assert.Equal(reads, store.Reads);
+        Assert.Equal(reads, _store.Reads);
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <paramref name="settings"/> are more configuration keys (e.g. <c>Quota:Journal:SnapshotInterval</c>).</summary>
     public static async Task<SiloProcess> StartAsync(string connectionString, string serviceId, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var gatewayPort = LoopbackPorts.Take(1)[0];
+        var gatewayPort = LoopbackPorts.Next();
         var environment = new Dictionary<string, string>
         {
             ["Quota__Storage__Kind"] = "azure",
@@ -90,7 +90,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <paramref name="timeout"/> (then it is killed and this throws): its exit code, standard output and standard error.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
     {
-        using var process = Process.Start(StartInfo(LoopbackPorts.Take(1)[0], environment)) ?? throw new InvalidOperationException("The silo did not start.");
+        using var process = Process.Start(StartInfo(LoopbackPorts.Next(), environment)) ?? throw new InvalidOperationException("The silo did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         try
@@ -153,7 +153,7 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["Quota__Silo__SiloPort"] = LoopbackPorts.Take(1)[0].ToString();
+        info.Environment["Quota__Silo__SiloPort"] = LoopbackPorts.Next().ToString();
         info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (name, value) in environment)
@@ -168,7 +168,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private static string SiloAssemblyPath()
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var path = Path.Combine(Azurite.RepositoryRoot(), "src", "QuotaGrains.Silo", "bin", configuration, "net10.0", "QuotaGrains.Silo.dll");
+        var path = Path.Combine(RepositoryRoot.Find(), "src", "QuotaGrains.Silo", "bin", configuration, "net10.0", "QuotaGrains.Silo.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("Build the silo first.", path);
     }
 }

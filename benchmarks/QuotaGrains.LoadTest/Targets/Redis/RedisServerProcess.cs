@@ -38,7 +38,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
     public static async Task<RedisServerProcess> StartAsync(string serverPath, RedisPersistence persistence, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("quota-loadtest-redis-").FullName;
-        var port = FreePort();
+        var port = LoopbackPorts.Next();
         var start = new ProcessStartInfo(serverPath)
         {
             RedirectStandardOutput = true,
@@ -123,14 +123,5 @@ public sealed class RedisServerProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(argument);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        var port = ((IPEndPoint)socket.LocalEndpoint).Port;
-        socket.Stop();
-        return port;
     }
 }

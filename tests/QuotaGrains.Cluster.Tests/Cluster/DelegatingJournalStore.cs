@@ -1,9 +1,9 @@
 using QuotaGrains.Grains.Journal;
 
-namespace QuotaGrains.Tests.Storage;
+namespace QuotaGrains.Tests.Cluster;
 
 /// <summary>A journal store that passes everything to <see cref="Inner"/>: tests override what they count, hold or fail.</summary>
-public abstract class DelegatingJournalStore(IJournalStore inner) : IJournalStore
+internal abstract class DelegatingJournalStore(IJournalStore inner) : IJournalStore
 {
     public IJournalStore Inner { get; } = inner;
 
