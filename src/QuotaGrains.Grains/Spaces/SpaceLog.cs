@@ -286,8 +286,8 @@ internal sealed class SpaceLog
         ScheduleWakeUp();
     }
 
-    /// <summary>The append in flight (or what came after it) failed: the Space fails closed, and its callers learn
-    /// that the outcome is unknown.</summary>
+    /// <summary>The append failed (or what follows it in <see cref="Appended"/> threw): the Space fails closed, and
+    /// the append's callers learn that the outcome is unknown.</summary>
     private Exception AppendFailed(Exception exception)
     {
         Fail(exception, _appending.Count);
