@@ -4,6 +4,7 @@ using Orleans.Concurrency;
 using Orleans.Storage;
 using QuotaGrains.Domain.Renewal;
 using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Durability;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains.Renewals;
@@ -42,6 +43,7 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
     private readonly ILogger<RenewalClockGrain> _logger;
     private readonly SortedSet<DateTimeOffset> _inFlight = [];
     private readonly SortedSet<DateTimeOffset> _failed = [];
+    private readonly WriteCoalescer _saves;
 
     private byte[] _directory = [];
     private int _directoryVersion;
@@ -50,8 +52,6 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
     private DateTimeOffset? _savedDoneThrough;
     private bool _reminderRegistered;
     private long _ticks;
-    private Task _lastSave = Task.CompletedTask;
-    private TaskCompletionSource? _nextSave;
 
     public RenewalClockGrain(
         IPersistentStateFactory stateFactory,
@@ -67,6 +67,8 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
         _time = time;
         _instruments = instruments;
         _logger = logger;
+        // One write in flight; a save asked for meanwhile is the next write (callers share it).
+        _saves = new WriteCoalescer(WriteStateAsync);
     }
 
     private int Shards => _options.Shards;
@@ -138,7 +140,7 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
         var target = _directoryVersion;
         while (_durableDirectoryVersion < target)
         {
-            await SaveAsync();
+            await _saves.WriteAsync();
         }
     }
 
@@ -267,7 +269,7 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
     {
         try
         {
-            await SaveAsync();
+            await _saves.WriteAsync();
         }
         catch (Exception e)
         {
@@ -275,44 +277,24 @@ internal sealed class RenewalClockGrain : Grain, IRenewalClockGrain, IRemindable
         }
     }
 
-    /// <summary>One write in flight; a save asked for meanwhile is the next write (callers share it).</summary>
-    private Task SaveAsync()
+    private async Task WriteStateAsync()
     {
-        if (_nextSave is { } pending)
-        {
-            return pending.Task;
-        }
-
-        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _nextSave = next;
-        _lastSave = SaveAfterAsync(_lastSave, next);
-        return next.Task;
-    }
-
-    private async Task SaveAfterAsync(Task previous, TaskCompletionSource completion)
-    {
-        await previous;
-        _nextSave = null;
         var version = _directoryVersion;
         var doneThrough = DoneThrough();
+        _state.State.DoneThrough = doneThrough;
+        _state.State.Shards = Shards;
+        _state.State.Directory = (byte[])_directory.Clone();
         try
         {
-            _state.State.DoneThrough = doneThrough;
-            _state.State.Shards = Shards;
-            _state.State.Directory = (byte[])_directory.Clone();
             await _state.WriteStateAsync();
-            _savedDoneThrough = doneThrough;
-            _durableDirectoryVersion = Math.Max(_durableDirectoryVersion, version);
-            completion.SetResult();
         }
-        catch (Exception e)
+        catch (InconsistentStateException)
         {
-            if (e is InconsistentStateException)
-            {
-                DeactivateOnIdle();
-            }
-
-            completion.SetException(e);
+            DeactivateOnIdle();
+            throw;
         }
+
+        _savedDoneThrough = doneThrough;
+        _durableDirectoryVersion = Math.Max(_durableDirectoryVersion, version);
     }
 }

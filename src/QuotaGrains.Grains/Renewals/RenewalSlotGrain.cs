@@ -4,6 +4,7 @@ using Orleans.Concurrency;
 using Orleans.Storage;
 using QuotaGrains.Domain.Renewal;
 using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Durability;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains.Renewals;
@@ -34,15 +35,13 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
     private readonly ILogger<RenewalSlotGrain> _logger;
     private readonly Dictionary<DateTimeOffset, Task<RenewalWakeReport>> _runs = [];
     private readonly SemaphoreSlim _wakeSlots;
+    private readonly WriteCoalescer _writes;
 
     private RenewalSlot _slot;
     private int _shard;
     private bool _marked;
     private Task? _marking;
     private bool _dirty;
-    private Task _lastWrite = Task.CompletedTask;
-    private Task _latestWrite = Task.CompletedTask;
-    private TaskCompletionSource? _nextWrite;
 
     public RenewalSlotGrain(
         IPersistentStateFactory stateFactory,
@@ -61,6 +60,8 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
         _instruments = instruments;
         _logger = logger;
         _wakeSlots = new SemaphoreSlim(_options.MaxWakesInFlight, _options.MaxWakesInFlight);
+        // One write in flight; changes made meanwhile ride in the next one (callers share it).
+        _writes = new WriteCoalescer(WriteStateAsync);
     }
 
     private string Key => this.GetPrimaryKeyString();
@@ -87,11 +88,11 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
         if (!spaces.TryGetValue(spaceId, out var known) || known != second || _dirty)
         {
             spaces[spaceId] = (byte)second;
-            await WriteAsync();
+            await _writes.WriteAsync();
         }
         else
         {
-            await _latestWrite;
+            await _writes.Latest;
         }
 
         // The clock dispatches minutes ahead of time: a renewal this close may be in a minute it already dispatched.
@@ -105,7 +106,7 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
     {
         if (_state.State.Spaces.Remove(spaceId) || _dirty)
         {
-            await WriteAsync();
+            await _writes.WriteAsync();
         }
     }
 
@@ -318,30 +319,12 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
         }
     }
 
-    /// <summary>One write in flight; changes made meanwhile ride in the next one (callers share it).</summary>
-    private Task WriteAsync()
+    private async Task WriteStateAsync()
     {
-        if (_nextWrite is { } pending)
-        {
-            return pending.Task;
-        }
-
-        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _nextWrite = next;
-        _latestWrite = next.Task;
-        _lastWrite = WriteAfterAsync(_lastWrite, next);
-        return next.Task;
-    }
-
-    private async Task WriteAfterAsync(Task previous, TaskCompletionSource completion)
-    {
-        await previous;
-        _nextWrite = null;
         _dirty = false;
         try
         {
             await _state.WriteStateAsync();
-            completion.SetResult();
         }
         catch (Exception e)
         {
@@ -354,7 +337,7 @@ internal sealed class RenewalSlotGrain : Grain, IRenewalSlotGrain
                 DeactivateOnIdle();
             }
 
-            completion.SetException(e);
+            throw;
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Durability;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
 
@@ -23,16 +24,18 @@ internal sealed class SpaceLog
     private readonly Action<DateTimeOffset> _wakeAt;
     private readonly Action _failed;
 
+    private readonly WriteCoalescer _appends;
+
     private SpacePool _durable = null!;
     private List<SpaceEvent> _unwritten = [];
+    // The events of the append in flight, and when it started.
+    private List<SpaceEvent> _appending = [];
+    private long _appendStarted;
     // Durable events not yet in a snapshot, as the ledger pages the next snapshot writes.
     private readonly LedgerPageBuilder _unsnapshotted = new();
     private JournalPosition _durableFrom = null!;
     private bool _snapshotBeforeAppend = true;
     private DateTimeOffset? _dirtySince;
-    private Task _lastWrite = Task.CompletedTask;
-    private Task _latestWrite = Task.CompletedTask;
-    private TaskCompletionSource? _nextWrite;
     private DateTimeOffset _lastSnapshotAt = DateTimeOffset.MinValue;
     private Task _writingSnapshot = Task.CompletedTask;
     private Task? _queuedSnapshot;
@@ -49,13 +52,14 @@ internal sealed class SpaceLog
         _logger = services.Logger;
         _wakeAt = wakeAt;
         _failed = failed;
+        _appends = new WriteCoalescer(AppendUnwritten, Appended, AppendFailed);
     }
 
     /// <summary>The live pool: requests are decided against it, including what is decided but not yet durable.</summary>
     public SpacePool Live { get; private set; } = null!;
 
     /// <summary>Completes when everything decided so far is durable (a replayed outcome waits for it).</summary>
-    public Task LatestWrite => _latestWrite;
+    public Task LatestWrite => _appends.Latest;
 
     /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a gap),
     /// read through the silo's <see cref="JournalReader"/>, which reads a stream once for every Space recovering from it.
@@ -109,7 +113,7 @@ internal sealed class SpaceLog
 
         try
         {
-            await _lastWrite.WaitAsync(cancellationToken);
+            await _appends.Settled.WaitAsync(cancellationToken);
             await (_queuedSnapshot ?? Task.CompletedTask).WaitAsync(cancellationToken);
             await _writingSnapshot.WaitAsync(cancellationToken);
             if (_failure is null && (_unsnapshotted.Count > 0 || !_snapshots.Current.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
@@ -131,16 +135,7 @@ internal sealed class SpaceLog
     {
         Observe(events);
         _unwritten.AddRange(events);
-        if (_nextWrite is { } pending)
-        {
-            return pending.Task;
-        }
-
-        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _nextWrite = next;
-        _latestWrite = next.Task;
-        _lastWrite = WriteAfterAsync(_lastWrite, next);
-        return next.Task;
+        return _appends.WriteAsync();
     }
 
     /// <summary>Renewals and expiries due by now are applied to the live pool and journaled; a reader need not wait for
@@ -194,7 +189,7 @@ internal sealed class SpaceLog
     public async Task SnapshotAsync()
     {
         ThrowIfFailed();
-        await _lastWrite;
+        await _appends.Settled;
         if (!_durable.State.Created && _unsnapshotted.Count == 0)
         {
             return;
@@ -246,55 +241,57 @@ internal sealed class SpaceLog
         }
     }
 
-    /// <summary>One append in flight per Space; everything decided meanwhile goes in the following one. An append is
-    /// only handed to the journal after the previous one is acknowledged, so a Space's records never overtake.</summary>
-    private async Task WriteAfterAsync(Task previous, TaskCompletionSource completion)
+    /// <summary>One append in flight per Space (<see cref="_appends"/>); everything decided meanwhile goes in the
+    /// following one. An append is only handed to the journal after the previous one is acknowledged, so a Space's
+    /// records never overtake. This returns the journal's own task (no async step of its own on the debit path);
+    /// <see cref="Appended"/> follows it.</summary>
+    private Task AppendUnwritten()
     {
-        await previous;
-        _nextWrite = null;
-        var events = _unwritten;
+        _appending = _unwritten;
         _unwritten = [];
-        if (_failure is not null)
+        ThrowIfFailed();
+        _appendStarted = Stopwatch.GetTimestamp();
+        return _snapshotBeforeAppend ? SnapshotThenAppendAsync(_appending) : _services.Journal.AppendAsync(_spaceId, _appending);
+    }
+
+    private async Task<JournalPosition> SnapshotThenAppendAsync(List<SpaceEvent> events)
+    {
+        // A crash after this activation's first append must find a snapshot that names this journal.
+        await SnapshotInOrderAsync(urgent: true);
+        _snapshotBeforeAppend = false;
+        return await _services.Journal.AppendAsync(_spaceId, events);
+    }
+
+    /// <summary>The journal acknowledged the append in flight: its events are durable.</summary>
+    private void Appended(Task append)
+    {
+        var events = _appending;
+        var blockStart = ((Task<JournalPosition>)append).Result;
+        foreach (var e in events)
         {
-            completion.SetException(Unavailable(_failure));
-            return;
+            _durable.Apply(e);
+            _unsnapshotted.Add(LedgerEntries.From(e));
         }
 
-        var started = Stopwatch.GetTimestamp();
-        try
+        _durableFrom = blockStart;
+        _dirtySince ??= _services.Time.GetUtcNow();
+        _services.Instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(_appendStarted).TotalMilliseconds);
+        _services.Instruments.WriteBatch.Record(events.Count);
+        if (_unsnapshotted.Count >= _services.Options.SnapshotEveryEvents
+            && _services.Time.GetUtcNow() - _lastSnapshotAt >= _services.Options.MinSnapshotSpacing)
         {
-            if (_snapshotBeforeAppend)
-            {
-                // A crash after this activation's first append must find a snapshot that names this journal.
-                await SnapshotInOrderAsync(urgent: true);
-                _snapshotBeforeAppend = false;
-            }
-
-            var blockStart = await _services.Journal.AppendAsync(_spaceId, events);
-            foreach (var e in events)
-            {
-                _durable.Apply(e);
-                _unsnapshotted.Add(LedgerEntries.From(e));
-            }
-
-            _durableFrom = blockStart;
-            _dirtySince ??= _services.Time.GetUtcNow();
-            _services.Instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            _services.Instruments.WriteBatch.Record(events.Count);
-            completion.SetResult();
-            if (_unsnapshotted.Count >= _services.Options.SnapshotEveryEvents
-                && _services.Time.GetUtcNow() - _lastSnapshotAt >= _services.Options.MinSnapshotSpacing)
-            {
-                _ = SnapshotInOrderAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
-            }
-
-            ScheduleWakeUp();
+            _ = SnapshotInOrderAsync().ContinueWith(static t => _ = t.Exception, TaskScheduler.Current);
         }
-        catch (Exception exception)
-        {
-            Fail(exception, events.Count);
-            completion.SetException(Unavailable(exception));
-        }
+
+        ScheduleWakeUp();
+    }
+
+    /// <summary>The append failed (or what follows it in <see cref="Appended"/> threw): the Space fails closed, and
+    /// the append's callers learn that the outcome is unknown.</summary>
+    private Exception AppendFailed(Exception exception)
+    {
+        Fail(exception, _appending.Count);
+        return Unavailable(exception);
     }
 
     /// <summary>Snapshots never overlap: each starts once the one before has finished. Background ones (all but the one
@@ -374,7 +371,7 @@ internal sealed class SpaceLog
 
         // With nothing of this Space pending, its next record can only land after the journal's tail: pointing there
         // releases older segments for retention. Otherwise, the start of the block of its last durable record.
-        var idle = _unwritten.Count == 0 && _nextWrite is null && _lastWrite.IsCompleted;
+        var idle = _unwritten.Count == 0 && _appends.Idle;
         var from = idle ? _services.Journal.DurableTail : _durableFrom;
         var pages = _unsnapshotted.Seal();
         try
