@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime;
 using QuotaGrains.Client;
 using QuotaGrains.Client.Options;
 
@@ -21,7 +22,7 @@ public static class QuotaClientServiceCollectionExtensions
             .Validate(o => o.RetryDelay >= TimeSpan.Zero, "Quota:Client:RetryDelay must not be negative.")
             .Validate(o => o.ResponseTimeout > TimeSpan.Zero, "Quota:Client:ResponseTimeout must be positive.")
             .Validate(o => o.MaxCallerOperationIdLength is >= 1 and <= 96, "Quota:Client:MaxCallerOperationIdLength must be between 1 and 96.")
-            .Validate(o => o.MaxConcurrentCallsWhenBusy >= 0, "Quota:Client:MaxConcurrentCallsWhenBusy must not be negative (0 = no bound).")
+            .Validate(o => o.MaxConcurrentCallsWhenBusy is null or >= 0, "Quota:Client:MaxConcurrentCallsWhenBusy must not be negative (0 = no bound).")
             .ValidateOnStart();
         services.AddOptions<QuotaClientOptions>().BindConfiguration("Quota:Client");
         if (configure is not null)
@@ -36,11 +37,14 @@ public static class QuotaClientServiceCollectionExtensions
         services.TryAddSingleton<GatewayLossSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterConnectionStatusObserver, GatewayLossSignal>(sp => sp.GetRequiredService<GatewayLossSignal>()));
 
+        // Only a silo registers its local details: there the client shares the engine's process, and its admission gate
+        // sees the engine's load (CallGate); an Orleans client's process is a generation server's.
         services.TryAddSingleton<IQuotaClient>(sp => new QuotaClient(
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<QuotaClientOptions>>(),
             sp.GetRequiredService<GatewayLossSignal>(),
-            sp.GetRequiredService<ILogger<QuotaClient>>()));
+            sp.GetRequiredService<ILogger<QuotaClient>>(),
+            inSilo: sp.GetService<ILocalSiloDetails>() is not null));
         return services;
     }
 }
