@@ -12,6 +12,9 @@ namespace QuotaGrains.Client;
 /// during its append: 32 in flight let it batch 16 instead of 125 and cut a durable Space's throughput by two thirds),
 /// so the bound applies only while the process is busy (<see cref="ProcessCpu"/>: 85 % of its processors over the
 /// last 100 ms), the sign that more calls would only wait inside. Waiters are reconsidered each time a call ends.
+/// That sign is this process's CPU, which is the engine's only when the client runs inside a silo's process: a client
+/// in a generation server would queue on the generation server's own work. So <c>AddQuotaClient</c> bounds by default
+/// only inside a silo (<see cref="Options.QuotaClientOptions.MaxConcurrentCallsWhenBusy"/>).
 /// </remarks>
 internal sealed class CallGate
 {

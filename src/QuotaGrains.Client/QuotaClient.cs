@@ -17,14 +17,19 @@ internal sealed partial class QuotaClient : IQuotaClient
     private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
     private readonly CallGate _gate;
 
-    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger)
+    /// <param name="inSilo">Whether this client runs inside a silo's process (co-hosted): its process's load is then the
+    /// engine's, and its admission gate bounds by default (<see cref="QuotaClientOptions.MaxConcurrentCallsWhenBusy"/>).</param>
+    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger, bool inSilo)
     {
         _grains = grains;
         _options = options.Value;
         _gatewayLoss = gatewayLoss;
         _logger = logger;
-        _gate = new CallGate(_options.MaxConcurrentCallsWhenBusy);
+        _gate = new CallGate(_options.CallBoundWhenBusy(inSilo));
     }
+
+    /// <summary>The calls let into the engine at once while this process is busy; 0 = no bound.</summary>
+    internal int CallBoundWhenBusy => _gate.LimitWhenBusy;
 
     public async Task<QuotaHold> ReserveAsync(
         string userId,

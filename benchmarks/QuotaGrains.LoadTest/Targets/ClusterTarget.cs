@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
@@ -30,6 +31,8 @@ public sealed class ClusterTarget(ClusterTargetOptions options) : QuotaClientTar
             ? endpoint
             : throw new ArgumentException($"--gateway '{g}': {problem}")).ToArray();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+        // Quota__Client__… variables reach the client as they do a generation server's (e.g. its admission gate).
+        builder.Configuration.AddEnvironmentVariables();
         LogGate.Configure(builder.Logging);
         builder.UseOrleansClient(client => client
             .UseStaticClustering(gateways)

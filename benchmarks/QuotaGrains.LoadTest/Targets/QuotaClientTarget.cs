@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using QuotaGrains.Client;
-using QuotaGrains.Client.Options;
 using QuotaGrains.LoadTest.Workload;
 
 namespace QuotaGrains.LoadTest.Targets;
@@ -24,8 +22,9 @@ public abstract class QuotaClientTarget : IQuotaTarget
     public abstract string Name { get; }
 
     /// <summary>How many calls the client lets into the engine at once while the process is busy
-    /// (<c>Quota:Client:MaxConcurrentCallsWhenBusy</c>); workers past it wait in its queue, part of their latency.</summary>
-    protected string ClientCallBound => Services?.GetService<IOptions<QuotaClientOptions>>()?.Value.MaxConcurrentCallsWhenBusy is { } bound
+    /// (<c>Quota:Client:MaxConcurrentCallsWhenBusy</c>; unset, 16 per processor inside a silo and none in an Orleans
+    /// client); workers past it wait in its queue, part of their latency.</summary>
+    protected string ClientCallBound => Services?.GetService<IQuotaClient>() is QuotaClient { CallBoundWhenBusy: var bound }
         ? (bound == 0 ? "none" : bound.ToString(System.Globalization.CultureInfo.InvariantCulture))
         : "-";
 

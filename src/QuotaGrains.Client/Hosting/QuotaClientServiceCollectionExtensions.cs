@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime;
 using QuotaGrains.Client;
 using QuotaGrains.Client.Options;
 
@@ -31,11 +32,14 @@ public static class QuotaClientServiceCollectionExtensions
         services.TryAddSingleton<GatewayLossSignal>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IClusterConnectionStatusObserver, GatewayLossSignal>(sp => sp.GetRequiredService<GatewayLossSignal>()));
 
+        // Only a silo registers its local details: there the client shares the engine's process, and its admission gate
+        // sees the engine's load (CallGate); an Orleans client's process is a generation server's.
         services.TryAddSingleton<IQuotaClient>(sp => new QuotaClient(
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<QuotaClientOptions>>(),
             sp.GetRequiredService<GatewayLossSignal>(),
-            sp.GetRequiredService<ILogger<QuotaClient>>()));
+            sp.GetRequiredService<ILogger<QuotaClient>>(),
+            inSilo: sp.GetService<ILocalSiloDetails>() is not null));
         return services;
     }
 }

@@ -26,9 +26,15 @@ public sealed class QuotaClientOptions
     public int MaxCallerOperationIdLength { get; set; } = 96;
 
     /// <summary>Calls this client lets into the engine at once while its process is busy (85 % of its processors over
-    /// the last 100 ms; default 16 per processor of this process; 0 = no bound). Further calls wait their turn in
-    /// arrival order; while it is not busy they go straight in (see <see cref="CallGate"/>).</summary>
-    public int MaxConcurrentCallsWhenBusy { get; set; } = 16 * Environment.ProcessorCount;
+    /// the last 100 ms; 0 = no bound). Further calls wait their turn in arrival order; while it is not busy they go
+    /// straight in (see <see cref="CallGate"/>). Unset (the default), the client decides by where it runs: inside a
+    /// silo's process (a co-hosted client) 16 per processor, since that process's load is the engine's own; in a
+    /// process that reaches the engine through an Orleans client (a generation server) no bound, since that process's
+    /// load says nothing about the engine's.</summary>
+    public int? MaxConcurrentCallsWhenBusy { get; set; }
+
+    /// <summary>The bound in effect for a client inside a silo's process (<paramref name="inSilo"/>) or outside one.</summary>
+    internal int CallBoundWhenBusy(bool inSilo) => MaxConcurrentCallsWhenBusy ?? (inSilo ? 16 * Environment.ProcessorCount : 0);
 
     /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
     public IEnumerable<string> Validate()
