@@ -20,6 +20,7 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
     private readonly JournalOptions _options;
     private readonly QuotaInstruments _instruments;
     private readonly ILogger<SiloJournalWriter> _logger;
+    private readonly JournalRuntime _runtime;
     private readonly Channel<PendingRecord> _queue = Channel.CreateUnbounded<PendingRecord>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _slots;
     private readonly Queue<Block> _inFlight = new();
@@ -37,8 +38,10 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 
     /// <param name="codec">How a Space's events become a record (needed by <see cref="AppendAsync(string, IReadOnlyList{SpaceEvent})"/>;
     /// a journal fed raw records needs none).</param>
-    public SiloJournalWriter(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SiloJournalWriter> logger, SpaceRecordCodec? codec = null)
+    /// <param name="runtime">Where its loop runs and which clock its timeouts read (<see cref="JournalRuntime.Default"/>).</param>
+    public SiloJournalWriter(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SiloJournalWriter> logger, SpaceRecordCodec? codec = null, JournalRuntime? runtime = null)
     {
+        _runtime = runtime ?? JournalRuntime.Default;
         _store = store;
         _codec = codec;
         Stream = stream;
@@ -68,7 +71,7 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 
     public int QueueDepth => Volatile.Read(ref _queued);
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stopping.Token));
+    public void Start() => _loop = _runtime.Run(() => RunAsync(_stopping.Token));
 
     /// <inheritdoc/>
     public Task<JournalPosition> AppendAsync(string spaceId, IReadOnlyList<SpaceEvent> events) =>
@@ -131,7 +134,7 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
         _queue.Writer.TryComplete();
         try
         {
-            await _loop.WaitAsync(_options.AppendTimeout * 2);
+            await _loop.WaitAsync(_options.AppendTimeout * 2, _runtime.Time);
         }
         catch (TimeoutException)
         {
@@ -153,7 +156,7 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(cancellationToken))
             {
-                await _slots.WaitAsync(cancellationToken);
+                await _runtime.WaitAsync(_slots, cancellationToken);
                 batch.Clear();
                 var bytes = 0;
                 while (batch.Count < _options.MaxRecordsPerBlock && reader.TryPeek(out var next)
@@ -208,8 +211,8 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
         var next = _segment + 1;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.AppendTimeout);
+            using var deadline = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             await _store.CreateSegmentAsync(JournalPosition.SegmentNameOf(Stream, next), timeout.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -231,7 +234,7 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            using var timeout = new CancellationTokenSource(_options.AppendTimeout);
+            using var timeout = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
             var segment = JournalPosition.SegmentNameOf(Stream, block.Segment);
             while (true)
             {
@@ -244,7 +247,8 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
                 {
                     // Processed before the block sent ahead of it: wait until that one is answered, then send this one
                     // again (the offset condition lets it land only right after it). If that one failed, so does this.
-                    await previous.Done.Task.WaitAsync(timeout.Token);
+                    // (A continuation rather than WaitAsync: its cancellation does not pass through the thread pool.)
+                    await previous.Done.Task.ContinueWith(static _ => { }, timeout.Token, TaskContinuationOptions.None, _runtime.Scheduler);
                     if (previous.Error is { } earlier)
                     {
                         throw new QuotaUnavailableException("An earlier journal block failed; this one was not written.", earlier);

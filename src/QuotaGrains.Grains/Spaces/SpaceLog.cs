@@ -57,6 +57,30 @@ internal sealed class SpaceLog
     /// <summary>Completes when everything decided so far is durable (a replayed outcome waits for it).</summary>
     public Task LatestWrite => _latestWrite;
 
+    /// <summary>The sequence of the last event the journal acknowledged (or recovery found): what reads show.</summary>
+    public long DurableSequence => _durable.State.Sequence;
+
+    /// <summary>A request decided on the live pool; refused (outcome unknown) while the Space is failed.</summary>
+    public Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide)
+        where TResult : OperationResult
+    {
+        ThrowIfFailed();
+        return decide(Live);
+    }
+
+    /// <summary>Completes when <paramref name="outcome"/> may be told: its events are durable. A replayed outcome is
+    /// only as durable as the latest write, which carries the original or follows it.</summary>
+    public Task DurableAsync<TResult>(Outcome<TResult> outcome)
+        where TResult : OperationResult
+    {
+        if (outcome.Events.Count > 0)
+        {
+            return AppendAsync(outcome.Events);
+        }
+
+        return outcome.Result.Replayed ? _latestWrite : Task.CompletedTask;
+    }
+
     /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a gap),
     /// read through the silo's <see cref="JournalReader"/>, which reads a stream once for every Space recovering from it.
     /// Then the Space serves: the replayed events are durable in the journal, and the snapshot that records them is
@@ -383,7 +407,7 @@ internal sealed class SpaceLog
             {
                 // Sent from the thread pool: a busy Space's pages are megabytes for the Table client to encode, and this
                 // Space's requests should not wait behind that. The pages are immutable; nothing of the Space is touched.
-                await Task.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
+                await _services.Runtime.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
             }
 
             await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle });
