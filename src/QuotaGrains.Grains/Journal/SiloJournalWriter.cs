@@ -57,7 +57,8 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 
     public IJournalStore Store => _store;
 
-    /// <summary>The end of the last acknowledged block. Every record handed in after reading it lands after it.</summary>
+    /// <summary>The end of the last acknowledged block, or after a failed append the start of the next segment. Every
+    /// record handed in after reading it lands after it.</summary>
     public JournalPosition DurableTail
     {
         get
@@ -308,6 +309,12 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
                 else
                 {
                     _rollNeeded = true;
+
+                    // A failed block may still land (a timed-out append the storage carries out later) at the offset it
+                    // named. Nothing more is written to this segment; the tail moves to the next one, so that a Space
+                    // recovering now (its snapshot before its first append names the tail) never reads this segment's
+                    // rest again, where such a block would stand in front of the Space's own records of the same numbers.
+                    _durableTail = new JournalPosition(Stream, _segment + 1, 0);
                 }
 
                 (answers ??= []).Add((head, failure));
