@@ -187,7 +187,16 @@ internal sealed class SpaceHost(Simulation sim, SimSilo silo, string spaceId)
     private async Task ActivateAsync(SpaceLog log)
     {
         sim.Counters.Add("activations");
-        await log.RecoverAsync(CancellationToken.None);
+        try
+        {
+            await log.RecoverAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is not QuotaUnavailableException and not CheckFailedException)
+        {
+            // Storage failures reach a recovery as "outcome unknown"; anything else is a bug.
+            sim.Violate($"recovery of {SpaceId} on {Silo} failed with {e.GetType().Name}: {e.Message}");
+        }
+
         sim.Recovered(this, log);
     }
 

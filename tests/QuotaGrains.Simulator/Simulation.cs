@@ -331,8 +331,16 @@ internal sealed partial class Simulation
     private void AdvanceClock(bool big)
     {
         var now = Clock.GetUtcNow();
-        DateTimeOffset to;
-        if (big)
+        var to = big
+            ? Random.Next(4) switch
+            {
+                0 => now.AddHours(1 + Random.Next(30)),
+                1 => now.AddDays(1 + Random.Next(10)),
+                2 => new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).AddSeconds(-Random.Next(7_200)),
+                _ => now.AddDays(7).AddSeconds(Random.Next(-60, 60)),
+            }
+            : Clock.NextDue() is { } timer && Random.Next(2) == 0 ? timer : now.AddMilliseconds(1 + Random.Next(Random.Next(2) == 0 ? 100 : 20_000));
+        if (to - now > SpaceRules.OperationIdRetention / 4)
         {
             // A jump past the operation window only with no request in flight: one decided after the jump would be
             // decided outside the window it was sent in (a retry then rightly counts as new, which the checks forbid).
@@ -349,29 +357,14 @@ internal sealed partial class Simulation
                 return;
             }
 
-            to = Random.Next(4) switch
+            // A client does not retry for days: what it did not resolve by then it gives up (a hold expires).
+            foreach (var op in _unknown)
             {
-                0 => now.AddHours(1 + Random.Next(30)),
-                1 => now.AddDays(1 + Random.Next(10)),
-                2 => new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).AddSeconds(-Random.Next(7_200)),
-                _ => now.AddDays(7).AddSeconds(Random.Next(-60, 60)),
-            };
-
-            if (to - now > SpaceRules.OperationIdRetention / 4)
-            {
-                // A client does not retry for days: what it did not resolve by then it gives up (a hold expires).
-                foreach (var op in _unknown)
-                {
-                    op.Abandoned = true;
-                }
-
-                Counters.Add("unknown.abandoned", _unknown.Count);
-                _unknown.Clear();
+                op.Abandoned = true;
             }
-        }
-        else
-        {
-            to = Clock.NextDue() is { } next && Random.Next(2) == 0 ? next : now.AddMilliseconds(1 + Random.Next(Random.Next(2) == 0 ? 100 : 20_000));
+
+            Counters.Add("unknown.abandoned", _unknown.Count);
+            _unknown.Clear();
         }
 
         if (to <= now)

@@ -347,7 +347,7 @@ internal sealed partial class Simulation
             // A retry of an answered request.
             if (first.Succeeded && op.HadEvents && (!result.Replayed || !Same(first, result)))
             {
-                Violate($"retry of acknowledged {op} answered {Describe(result)}; the first answer was {Describe(first)}");
+                Violate($"retry of acknowledged {op} answered {Describe(result)}{(result.Replayed ? "" : " as a new request")}; the first answer was {Describe(first)}");
             }
 
             Counters.Add("replays.checked");
