@@ -61,6 +61,17 @@ public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<Sim
         Assert.NotEqual(first.TraceHash, other.TraceHash);
     }
 
+    /// <summary>The seeds that found bugs (benchmarks/RESULTS.md, Simulation), with the simulator as it was then.</summary>
+    [Theory]
+    [InlineData(211)]
+    [InlineData(849)]
+    public void Seeds_that_found_bugs_run_clean(int seed)
+    {
+        var result = Runner.RunOne(new SimulationOptions(seed, 2_000));
+
+        Assert.True(result.Passed, $"{result.Failure}{Environment.NewLine}{string.Join(Environment.NewLine, result.LastTrace.TakeLast(20))}");
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -171,6 +171,19 @@ public sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
                 Interlocked.Add(ref _queued, -batch.Count);
                 if (_rollNeeded || _blocksInSegment >= _options.MaxBlocksPerSegment)
                 {
+                    // A reader takes a segment with a later one beside it as final: the blocks still in flight in this
+                    // one are answered before the next segment exists (those failed already are answered).
+                    Block[] pending;
+                    lock (_lock)
+                    {
+                        pending = _inFlight.ToArray();
+                    }
+
+                    foreach (var unanswered in pending)
+                    {
+                        await unanswered.Done.Task;
+                    }
+
                     if (!await RollAsync(cancellationToken))
                     {
                         Fail(batch, new QuotaUnavailableException("The journal could not open a segment; nothing was written."));
