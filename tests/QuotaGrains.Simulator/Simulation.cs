@@ -461,8 +461,21 @@ internal sealed partial class Simulation
 
         foreach (var space in _spaceList.Where(s => s.Created))
         {
+            // A read may wait on time (a snapshot slot, a retry's pause) or meet a Space moving: time runs, it asks again.
             var read = StartRead(space, log => log.DurableSequence);
-            RunUntilIdle();
+            for (var attempt = 0; attempt < 50 && !read.IsCompletedSuccessfully; attempt++)
+            {
+                RunUntilIdle();
+                if (read.IsFaulted)
+                {
+                    read = StartRead(space, log => log.DurableSequence);
+                }
+                else if (!read.IsCompleted)
+                {
+                    AdvanceClock(big: false);
+                }
+            }
+
             if (!read.IsCompletedSuccessfully)
             {
                 Violate($"liveness: {space.Id} cannot be read with no faults ({read.Exception?.InnerException?.Message ?? "no answer"})");
