@@ -65,6 +65,7 @@ public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<Sim
     [Theory]
     [InlineData(211)]
     [InlineData(849)]
+    [InlineData(4235)]
     public void Seeds_that_found_bugs_run_clean(int seed)
     {
         var result = Runner.RunOne(new SimulationOptions(seed, 2_000));

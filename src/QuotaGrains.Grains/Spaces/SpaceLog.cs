@@ -138,14 +138,23 @@ internal sealed class SpaceLog
     /// <paramref name="nowhereToGo"/> (in-memory storage dies with the silo).</summary>
     public async Task CloseAsync(bool nowhereToGo, bool shuttingDown, CancellationToken cancellationToken)
     {
-        if (_failure is not null || nowhereToGo)
+        if (nowhereToGo)
         {
             return;
         }
 
         try
         {
+            // Also when the Space failed: an append already handed to the journal (one no request waits for, such as an
+            // expiry) may still land, and the next activation must not recover before it has, or its own record of
+            // that sequence would land after this one and be dropped by the next recovery (seen in the simulation,
+            // seed 4235).
             await _lastWrite.WaitAsync(cancellationToken);
+            if (_failure is not null)
+            {
+                return;
+            }
+
             await (_queuedSnapshot ?? Task.CompletedTask).WaitAsync(cancellationToken);
             await _writingSnapshot.WaitAsync(cancellationToken);
             if (_failure is null && (_unsnapshotted.Count > 0 || !_snapshots.Current.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
