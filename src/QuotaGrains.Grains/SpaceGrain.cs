@@ -59,7 +59,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     public async Task<CommandResult> CreateAsync(CreateSpaceRequest request)
     {
         var outcome = Decide(p => p.Create(request, _time.GetUtcNow()), "create");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
             await NotifyMemberAsync(request.OwnerUserId);
@@ -75,7 +75,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     public async Task<CommandResult> AddMemberAsync(AddMemberRequest request)
     {
         var outcome = Decide(p => p.AddMember(request, _time.GetUtcNow()), "add-member");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
             // Also on a replay: a retry after a failed notice repairs the user's view.
@@ -88,7 +88,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     public async Task<CommandResult> RemoveMemberAsync(RemoveMemberRequest request)
     {
         var outcome = Decide(p => p.RemoveMember(request, _time.GetUtcNow()), "remove-member");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
             await NotifyMemberAsync(request.UserId);
@@ -100,28 +100,28 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     public async Task<CommandResult> ChangePlanAsync(ChangePlanRequest request)
     {
         var outcome = Decide(p => p.ChangePlan(request, _time.GetUtcNow()), "change-plan");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<ReserveResult> ReserveAsync(string userId, ReserveRequest request)
     {
         var outcome = Decide(p => p.Reserve(userId, request, _time.GetUtcNow()), "reserve");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<SettleResult> CommitAsync(string userId, SettleRequest request)
     {
         var outcome = Decide(p => p.Commit(userId, request, _time.GetUtcNow()), "commit");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<SettleResult> RefundAsync(string userId, SettleRequest request)
     {
         var outcome = Decide(p => p.Refund(userId, request, _time.GetUtcNow()), "refund");
-        await DurableAsync(outcome);
+        await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
@@ -176,22 +176,9 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     private Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide, string kind)
         where TResult : OperationResult
     {
-        _log.ThrowIfFailed();
-        var outcome = decide(_log.Live);
+        var outcome = _log.Decide(decide);
         _instruments.Requests.Add(1, new("kind", kind), new("outcome", outcome.Result.Rejection?.Code.ToString() ?? (outcome.Result.Replayed ? "Replayed" : "Accepted")));
         return outcome;
-    }
-
-    private Task DurableAsync<TResult>(Outcome<TResult> outcome)
-        where TResult : OperationResult
-    {
-        if (outcome.Events.Count > 0)
-        {
-            return _log.AppendAsync(outcome.Events);
-        }
-
-        // A replayed outcome is only as durable as the latest write, which carries the original or follows it.
-        return outcome.Result.Replayed ? _log.LatestWrite : Task.CompletedTask;
     }
 
     private Task NotifyMemberAsync(string userId)

@@ -25,12 +25,15 @@ internal sealed partial class JournalReader : IDisposable
     private readonly JournalOptions _options;
     private readonly QuotaInstruments _instruments;
     private readonly ILogger<JournalReader> _logger;
+    private readonly JournalRuntime _runtime;
     private readonly SemaphoreSlim _reads;
     private readonly Dictionary<string, CachedStream> _streams = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
-    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger)
+    /// <param name="runtime">Where its reads run and which clock its pauses and idle timer read (<see cref="JournalRuntime.Default"/>).</param>
+    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null)
     {
+        _runtime = runtime ?? JournalRuntime.Default;
         _store = store;
         _options = options.Value;
         _instruments = instruments;
@@ -98,21 +101,21 @@ internal sealed partial class JournalReader : IDisposable
             }
 
             stream.Waiting.Add(waiter);
-            stream.LastAsked = Stopwatch.GetTimestamp();
+            stream.LastAsked = _runtime.Time.GetTimestamp();
             start = !stream.Busy;
             stream.Busy = true;
         }
 
         if (start)
         {
-            _ = Task.Run(() => ServeAsync(stream));
+            _ = _runtime.Run(() => ServeAsync(stream));
         }
 
         if (cancellationToken.CanBeCanceled)
         {
             var registration = cancellationToken.Register(static w => ((Waiter)w!).Cancel(), waiter);
             // The registration ends with the wait, whichever way it ends.
-            _ = waiter.Completion.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _ = waiter.Completion.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, _runtime.Scheduler);
         }
 
         return waiter.Completion.Task;
@@ -288,7 +291,7 @@ internal sealed partial class JournalReader : IDisposable
         {
             while (reads.TryDequeue(out var left))
             {
-                await left.Data.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+                await left.Data.ContinueWith(static t => _ = t.Exception, _runtime.Scheduler);
             }
         }
     }
@@ -327,7 +330,7 @@ internal sealed partial class JournalReader : IDisposable
         var delay = _options.RecoveryRetryDelay;
         for (var attempt = 1; ; attempt++)
         {
-            await _reads.WaitAsync(cancellationToken);
+            await _runtime.WaitAsync(_reads, cancellationToken);
             try
             {
                 return await request(cancellationToken);
@@ -342,7 +345,7 @@ internal sealed partial class JournalReader : IDisposable
                 _reads.Release();
             }
 
-            await Task.Delay(delay, cancellationToken);
+            await Task.Delay(delay, _runtime.Time, cancellationToken);
             delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, MaxRetryDelayMilliseconds));
         }
     }
@@ -350,7 +353,7 @@ internal sealed partial class JournalReader : IDisposable
     private void DropWhenIdle(CachedStream stream)
     {
         var asked = stream.LastAsked;
-        _ = Task.Delay(_options.RecoveryCacheIdle, _stopping.Token).ContinueWith(
+        _ = Task.Delay(_options.RecoveryCacheIdle, _runtime.Time, _stopping.Token).ContinueWith(
             t =>
             {
                 if (t.IsCanceled)
@@ -366,7 +369,7 @@ internal sealed partial class JournalReader : IDisposable
                     }
                 }
             },
-            TaskScheduler.Default);
+            _runtime.Scheduler);
     }
 
     [LoggerMessage(201, LogLevel.Information, "Journal reader: stream {Stream} read for {Waiters} recovering Space(s): {Bytes} bytes in {Requests} storage requests, {Milliseconds} ms; {Cached} bytes cached.")]

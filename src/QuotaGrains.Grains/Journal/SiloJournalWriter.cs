@@ -20,6 +20,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
     private readonly JournalOptions _options;
     private readonly QuotaInstruments _instruments;
     private readonly ILogger<SiloJournalWriter> _logger;
+    private readonly JournalRuntime _runtime;
     private readonly Channel<PendingRecord> _queue = Channel.CreateUnbounded<PendingRecord>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _slots;
     private readonly Queue<Block> _inFlight = new();
@@ -37,8 +38,10 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
     /// <param name="codec">How a Space's events become a record (needed by <see cref="AppendAsync(string, IReadOnlyList{SpaceEvent})"/>;
     /// a journal fed raw records needs none).</param>
-    public SiloJournalWriter(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SiloJournalWriter> logger, SpaceRecordCodec? codec = null)
+    /// <param name="runtime">Where its loop runs and which clock its timeouts read (<see cref="JournalRuntime.Default"/>).</param>
+    public SiloJournalWriter(IJournalStore store, string stream, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<SiloJournalWriter> logger, SpaceRecordCodec? codec = null, JournalRuntime? runtime = null)
     {
+        _runtime = runtime ?? JournalRuntime.Default;
         _store = store;
         _codec = codec;
         Stream = stream;
@@ -54,7 +57,8 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
     public IJournalStore Store => _store;
 
-    /// <summary>The end of the last acknowledged block. Every record handed in after reading it lands after it.</summary>
+    /// <summary>The end of the last acknowledged block, or after a failed append the start of the next segment. Every
+    /// record handed in after reading it lands after it.</summary>
     public JournalPosition DurableTail
     {
         get
@@ -68,7 +72,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
     public int QueueDepth => Volatile.Read(ref _queued);
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stopping.Token));
+    public void Start() => _loop = _runtime.Run(() => RunAsync(_stopping.Token));
 
     /// <inheritdoc/>
     public Task<JournalPosition> AppendAsync(string spaceId, IReadOnlyList<SpaceEvent> events) =>
@@ -131,7 +135,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         _queue.Writer.TryComplete();
         try
         {
-            await _loop.WaitAsync(_options.AppendTimeout * 2);
+            await _loop.WaitAsync(_options.AppendTimeout * 2, _runtime.Time);
         }
         catch (TimeoutException)
         {
@@ -153,7 +157,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         {
             while (await reader.WaitToReadAsync(cancellationToken))
             {
-                await _slots.WaitAsync(cancellationToken);
+                await _runtime.WaitAsync(_slots, cancellationToken);
                 batch.Clear();
                 var bytes = 0;
                 while (batch.Count < _options.MaxRecordsPerBlock && reader.TryPeek(out var next)
@@ -167,6 +171,19 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
                 Interlocked.Add(ref _queued, -batch.Count);
                 if (_rollNeeded || _blocksInSegment >= _options.MaxBlocksPerSegment)
                 {
+                    // A reader takes a segment with a later one beside it as final: the blocks still in flight in this
+                    // one are answered before the next segment exists (those failed already are answered).
+                    Block[] pending;
+                    lock (_lock)
+                    {
+                        pending = _inFlight.ToArray();
+                    }
+
+                    foreach (var unanswered in pending)
+                    {
+                        await unanswered.Done.Task;
+                    }
+
                     if (!await RollAsync(cancellationToken))
                     {
                         Fail(batch, new QuotaUnavailableException("The journal could not open a segment; nothing was written."));
@@ -208,8 +225,8 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         var next = _segment + 1;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.AppendTimeout);
+            using var deadline = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             await _store.CreateSegmentAsync(JournalPosition.SegmentNameOf(Stream, next), timeout.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -231,7 +248,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            using var timeout = new CancellationTokenSource(_options.AppendTimeout);
+            using var timeout = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
             var segment = JournalPosition.SegmentNameOf(Stream, block.Segment);
             while (true)
             {
@@ -244,7 +261,8 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
                 {
                     // Processed before the block sent ahead of it: wait until that one is answered, then send this one
                     // again (the offset condition lets it land only right after it). If that one failed, so does this.
-                    await previous.Done.Task.WaitAsync(timeout.Token);
+                    // (A continuation rather than WaitAsync: its cancellation does not pass through the thread pool.)
+                    await previous.Done.Task.ContinueWith(static _ => { }, timeout.Token, TaskContinuationOptions.None, _runtime.Scheduler);
                     if (previous.Error is { } earlier)
                     {
                         throw new QuotaUnavailableException("An earlier journal block failed; this one was not written.", earlier);
@@ -304,6 +322,12 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
                 else
                 {
                     _rollNeeded = true;
+
+                    // A failed block may still land (a timed-out append the storage carries out later) at the offset it
+                    // named. Nothing more is written to this segment; the tail moves to the next one, so that a Space
+                    // recovering now (its snapshot before its first append names the tail) never reads this segment's
+                    // rest again, where such a block would stand in front of the Space's own records of the same numbers.
+                    _durableTail = new JournalPosition(Stream, _segment + 1, 0);
                 }
 
                 (answers ??= []).Add((head, failure));

@@ -35,6 +35,8 @@ internal sealed class SpaceLog
     private readonly LedgerPageBuilder _unsnapshotted = new();
     private JournalPosition _durableFrom = null!;
     private bool _snapshotBeforeAppend = true;
+    private bool _replayedJournal;
+    private Task? _pinning;
     private DateTimeOffset? _dirtySince;
     private DateTimeOffset _lastSnapshotAt = DateTimeOffset.MinValue;
     private Task _writingSnapshot = Task.CompletedTask;
@@ -61,6 +63,39 @@ internal sealed class SpaceLog
     /// <summary>Completes when everything decided so far is durable (a replayed outcome waits for it).</summary>
     public Task LatestWrite => _appends.Latest;
 
+    /// <summary>The sequence of the last event the journal acknowledged (or recovery found): what reads show.</summary>
+    public long DurableSequence => _durable.State.Sequence;
+
+    /// <summary>A request decided on the live pool; refused (outcome unknown) while the Space is failed.</summary>
+    public Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide)
+        where TResult : OperationResult
+    {
+        ThrowIfFailed();
+        return decide(Live);
+    }
+
+    /// <summary>Completes when <paramref name="outcome"/> may be told: its events are durable. A replayed outcome is
+    /// only as durable as the latest write, which carries the original or follows it. An answer that no event carries
+    /// (a refusal), the first after a recovery that read the journal, waits for the snapshot that names the journal's
+    /// tail: an append given up on (a timeout) may still land in the segments that recovery read, and the next
+    /// recovery must not find there the outcome this answer denies (seen in the simulation, seed 211: a retried reserve
+    /// refused, then its first attempt recovered).</summary>
+    public Task DurableAsync<TResult>(Outcome<TResult> outcome)
+        where TResult : OperationResult
+    {
+        if (outcome.Events.Count > 0)
+        {
+            return AppendAsync(outcome.Events);
+        }
+
+        if (outcome.Result.Replayed)
+        {
+            return _appends.Latest;
+        }
+
+        return _snapshotBeforeAppend && _replayedJournal ? _pinning ??= SnapshotInOrderAsync(urgent: true) : Task.CompletedTask;
+    }
+
     /// <summary>Recovery: the snapshot, then this Space's journal records after it (never one twice, none after a gap),
     /// read through the silo's <see cref="JournalReader"/>, which reads a stream once for every Space recovering from it.
     /// Then the Space serves: the replayed events are durable in the journal, and the snapshot that records them is
@@ -74,6 +109,7 @@ internal sealed class SpaceLog
         _durableFrom = _services.Journal.DurableTail;
         if (snapshot.JournalFrom is { } from && !snapshot.Complete)
         {
+            _replayedJournal = true;
             foreach (var e in await ReplayAsync(from, cancellationToken))
             {
                 _unsnapshotted.Add(LedgerEntries.From(e));
@@ -106,14 +142,23 @@ internal sealed class SpaceLog
     /// <paramref name="nowhereToGo"/> (in-memory storage dies with the silo).</summary>
     public async Task CloseAsync(bool nowhereToGo, bool shuttingDown, CancellationToken cancellationToken)
     {
-        if (_failure is not null || nowhereToGo)
+        if (nowhereToGo)
         {
             return;
         }
 
         try
         {
+            // Also when the Space failed: an append already handed to the journal (one no request waits for, such as an
+            // expiry) may still land, and the next activation must not recover before it has, or its own record of
+            // that sequence would land after this one and be dropped by the next recovery (seen in the simulation,
+            // seed 4235).
             await _appends.Settled.WaitAsync(cancellationToken);
+            if (_failure is not null)
+            {
+                return;
+            }
+
             await (_queuedSnapshot ?? Task.CompletedTask).WaitAsync(cancellationToken);
             await _writingSnapshot.WaitAsync(cancellationToken);
             if (_failure is null && (_unsnapshotted.Count > 0 || !_snapshots.Current.Complete) && (_durable.State.Created || _unsnapshotted.Count > 0))
@@ -380,7 +425,7 @@ internal sealed class SpaceLog
             {
                 // Sent from the thread pool: a busy Space's pages are megabytes for the Table client to encode, and this
                 // Space's requests should not wait behind that. The pages are immutable; nothing of the Space is touched.
-                await Task.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
+                await _services.Runtime.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
             }
 
             await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle });

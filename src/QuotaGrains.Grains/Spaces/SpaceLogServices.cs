@@ -22,8 +22,12 @@ internal sealed class SpaceLogServices(
     TimeProvider time,
     DeepCopier<SpaceState> copier,
     QuotaInstruments instruments,
-    ILogger<SpaceLog> logger)
+    ILogger<SpaceLog> logger,
+    JournalRuntime? runtime = null)
 {
+    /// <summary>Where background work (a ledger write) runs: the thread pool, or the simulation's scheduler.</summary>
+    public JournalRuntime Runtime { get; } = runtime ?? JournalRuntime.Default;
+
     public IJournalWriter Journal { get; } = journal;
 
     public JournalReader Reader { get; } = reader;

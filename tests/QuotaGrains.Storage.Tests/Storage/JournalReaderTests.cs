@@ -209,6 +209,67 @@ public sealed class JournalReaderTests : IAsyncLifetime
         return written;
     }
 
+    /// <summary>An append the writer gave up on (a timeout) may still be carried out by the storage afterwards, at the
+    /// offset it named. Found by the simulation (seed 9): a Space recovering after the failure named the journal's tail
+    /// in its snapshot; the tail was still in the failed segment, so the next recovery read the late block in front of
+    /// the Space's own later record of the same sequence, and lost that acknowledged record.</summary>
+    [Fact]
+    public async Task After_a_failed_append_the_tail_lies_past_the_segment_a_late_block_may_still_land_in()
+    {
+        await _journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
+        _store.HoldNextAppend = true;
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0xBA, 0xD0])));
+
+        // The Space recovers (it has event 1) and names the tail in the snapshot it writes before its first append.
+        var tail = _journal.DurableTail;
+        Assert.Equal((1, 0L), (tail.Segment, tail.Offset));
+
+        // The storage carries out the abandoned append now; then the Space's own event 2 is acknowledged.
+        await _store.LandHeldAsync();
+        await _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0x60, 0x0D]));
+
+        // The next recovery reads from the snapshot's position: only the acknowledged event 2.
+        using var reader = NewReader(readBytes: 4096);
+        var record = Assert.Single(await reader.ReadAsync("a", tail, CancellationToken.None));
+        Assert.Equal(2, record.FirstSequence);
+        Assert.Equal([0x60, 0x0D], record.Payload.ToArray());
+    }
+
+    /// <summary>The reader takes a segment with a later one beside it as final. Found by the simulation (seed 849): the
+    /// writer opened the next segment while a block of the full one was still in flight; a recovery that read the
+    /// stream meanwhile cached the full segment as final, and the block, acknowledged after, was missing from every
+    /// recovery served from the cache (a gap: the Space lost every later record).</summary>
+    [Fact]
+    public async Task The_next_segment_is_opened_only_once_the_blocks_in_flight_in_the_full_one_are_answered()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeAppend = () => gate.Task;
+        await using var journal = NewWriter("svc/silo-c", segmentBlocks: 1);
+        var first = journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
+        await WaitUntilAsync(() => _store.AppendsStarted == 1);
+        _store.BeforeAppend = null;
+        var second = journal.AppendAsync("b", JournalRecord.Encode("b", 1, 1, [2]));
+        await WaitUntilAsync(() => journal.QueueDepth == 0);
+
+        // The second record waits for the first block's answer before its segment is opened.
+        Assert.Equal(["svc/silo-c/00000000"], await _store.Inner.ListSegmentsAsync("svc/silo-c/", CancellationToken.None));
+        Assert.False(second.IsCompleted);
+
+        gate.SetResult();
+        Assert.Equal(0, (await first).Segment);
+        Assert.Equal(1, (await second).Segment);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(5);
+        }
+    }
+
     private async Task<long> TailBytesAsync()
     {
         var segments = await _store.Inner.ListSegmentsAsync(Stream + "/", CancellationToken.None);
@@ -240,9 +301,11 @@ public sealed class JournalReaderTests : IAsyncLifetime
         _instruments,
         NullLogger<JournalReader>.Instance);
 
-    /// <summary>Counts what is read through it.</summary>
+    /// <summary>Counts what is read through it; can fail an append as a timeout does and land it later.</summary>
     private sealed class CountingStore(FaultyJournalStore inner) : DelegatingJournalStore(inner)
     {
+        private (string Segment, long Offset, byte[] Data)? _held;
+        private int _appends;
         private long _bytes;
         private int _reads;
         private int _maxBytes;
@@ -256,6 +319,37 @@ public sealed class JournalReaderTests : IAsyncLifetime
         public int MaxBytesPerRead => Volatile.Read(ref _maxBytes);
 
         public Func<Task>? BeforeRead { get; set; }
+
+        public bool HoldNextAppend { get; set; }
+
+        public Func<Task>? BeforeAppend { get; set; }
+
+        public int AppendsStarted => Volatile.Read(ref _appends);
+
+        public override async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _appends);
+            if (BeforeAppend is { } before)
+            {
+                await before();
+            }
+
+            await AppendOrHoldAsync(segment, expectedOffset, block, cancellationToken);
+        }
+
+        private Task AppendOrHoldAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
+        {
+            if (!HoldNextAppend)
+            {
+                return base.AppendAsync(segment, expectedOffset, block, cancellationToken);
+            }
+
+            HoldNextAppend = false;
+            _held = (segment, expectedOffset, block.ToArray());
+            return Task.FromException(new TaskCanceledException("The append timed out."));
+        }
+
+        public Task LandHeldAsync() => Inner.AppendAsync(_held!.Value.Segment, _held.Value.Offset, _held.Value.Data, CancellationToken.None);
 
         public override async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
         {

@@ -1,0 +1,88 @@
+namespace QuotaGrains.Simulator.Tests;
+
+/// <summary>The seeded simulation of the durability machinery (see the simulator's README section): clean over the CI
+/// budget, deterministic, and really injecting every kind of fault it claims to.</summary>
+public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<SimulationBudget>
+{
+    [Fact]
+    public void Every_seed_of_the_budget_runs_clean()
+    {
+        var failed = budget.Results.Where(r => !r.Passed).ToList();
+        Assert.True(
+            failed.Count == 0,
+            string.Join(
+                Environment.NewLine + Environment.NewLine,
+                failed.Select(r => $"seed {r.Seed}: {r.Failure}{Environment.NewLine}{string.Join(Environment.NewLine, r.LastTrace.TakeLast(20))}{Environment.NewLine}reproduce: {Runner.Reproduce(r, new SimulationOptions(r.Seed, SimulationBudget.OperationsPerSeed))}")));
+        Assert.Equal(SimulationBudget.Seeds, budget.Results.Count);
+        Assert.InRange(budget.Results.Sum(r => r.Operations), SimulationBudget.Seeds * SimulationBudget.OperationsPerSeed, SimulationBudget.Seeds * (SimulationBudget.OperationsPerSeed + 500));
+    }
+
+    [Theory]
+    [InlineData("fault.append-fails", 100)]
+    [InlineData("fault.append-ambiguous", 100)]
+    [InlineData("fault.append-late", 50)]
+    [InlineData("append.landed-late", 50)]
+    [InlineData("fault.append-412", 50)]
+    [InlineData("append.too-early", 200)]
+    [InlineData("fault.hang", 50)]
+    [InlineData("fault.segment-fails", 5)]
+    [InlineData("fault.read-fails", 100)]
+    [InlineData("fault.snapshot-fails", 50)]
+    [InlineData("fault.snapshot-ambiguous", 30)]
+    [InlineData("fault.snapshot-conflict", 30)]
+    [InlineData("fault.ledger-fails", 50)]
+    [InlineData("fault.ledger-ambiguous", 30)]
+    [InlineData("fault.torn-tail", 5)]
+    [InlineData("crashes", 100)]
+    [InlineData("migrations", 50)]
+    [InlineData("recoveries", 1_000)]
+    [InlineData("deactivations.idle", 100)]
+    [InlineData("unknown.resolved-landed", 100)]
+    [InlineData("unknown.resolved-fresh", 100)]
+    [InlineData("replays.checked", 1_000)]
+    [InlineData("reuses", 100)]
+    [InlineData("reads", 2_000)]
+    [InlineData("ledger-checks", 1_000)]
+    [InlineData("wake-ups", 100)]
+    public void The_budget_exercises(string counter, long atLeast) =>
+        Assert.True(budget.Counters[counter] >= atLeast, $"{counter}: {budget.Counters[counter]} < {atLeast} ({budget.Counters})");
+
+    [Fact]
+    public void The_same_seed_gives_the_same_trace_byte_for_byte()
+    {
+        var first = Runner.RunOne(new SimulationOptions(4242, 1_500));
+        var second = Runner.RunOne(new SimulationOptions(4242, 1_500));
+        var other = Runner.RunOne(new SimulationOptions(4243, 1_500));
+
+        Assert.True(first.Passed, first.Failure);
+        Assert.Equal(first.TraceHash, second.TraceHash);
+        Assert.Equal(first.Steps, second.Steps);
+        Assert.Equal(first.Counters.ToString(), second.Counters.ToString());
+        Assert.NotEqual(first.TraceHash, other.TraceHash);
+    }
+
+    /// <summary>The seeds that found bugs (benchmarks/RESULTS.md, Simulation), with the simulator as it was then.</summary>
+    [Theory]
+    [InlineData(211)]
+    [InlineData(849)]
+    [InlineData(4235)]
+    public void Seeds_that_found_bugs_run_clean(int seed)
+    {
+        var result = Runner.RunOne(new SimulationOptions(seed, 2_000));
+
+        Assert.True(result.Passed, $"{result.Failure}{Environment.NewLine}{string.Join(Environment.NewLine, result.LastTrace.TakeLast(20))}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_journal_that_loses_acknowledged_appends_is_caught(int seed)
+    {
+        var result = Runner.RunOne(new SimulationOptions(seed, 3_000) { BrokenStore = true });
+
+        Assert.False(result.Passed, "the simulator did not notice acknowledged appends being lost");
+        Assert.True(result.Counters["fault.append-lost"] > 0);
+        Assert.Contains("VIOLATION", result.LastTrace[^1], StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,261 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using QuotaGrains.Domain.Spaces;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Options;
+using QuotaGrains.Grains.Spaces;
+
+namespace QuotaGrains.Simulator;
+
+/// <summary>One incarnation of a simulated silo: its scheduler, its journal stream (the real
+/// <see cref="SiloJournalWriter"/>), its recovery reader (the real <see cref="JournalReader"/>), the services every
+/// <see cref="SpaceLog"/> of it shares, and the Spaces active on it. A crash kills the scheduler: nothing of it runs again.</summary>
+internal sealed class SimSilo
+{
+    public SimSilo(Simulation sim, int index, int incarnation)
+    {
+        Index = index;
+        Incarnation = incarnation;
+        Scheduler = new SimulationScheduler(sim.Random, sim.Thread);
+        var runtime = new JournalRuntime(sim.Clock, Scheduler);
+        var options = Options.Create(sim.JournalOptions);
+        Stream = $"svc/silo{index}-{incarnation}";
+        Writer = new SiloJournalWriter(sim.JournalStore, Stream, options, sim.Instruments, NullLogger<SiloJournalWriter>.Instance, sim.Codec, runtime);
+        Reader = new JournalReader(sim.JournalStore, options, sim.Instruments, NullLogger<JournalReader>.Instance, runtime);
+        Services = new SpaceLogServices(
+            new AckRecorder(Writer, sim), Reader, sim.Codec, sim.LedgerStore, new SnapshotWriteLimiter(options), sim.Rules, options,
+            sim.Clock, sim.Copier, sim.Instruments, NullLogger<SpaceLog>.Instance, runtime);
+        Writer.Start();
+    }
+
+    public int Index { get; }
+
+    public int Incarnation { get; }
+
+    public string Stream { get; }
+
+    public SimulationScheduler Scheduler { get; }
+
+    public SiloJournalWriter Writer { get; }
+
+    public JournalReader Reader { get; }
+
+    public SpaceLogServices Services { get; }
+
+    public Dictionary<string, SpaceHost> Hosts { get; } = new(StringComparer.Ordinal);
+
+    public override string ToString() => $"silo{Index}.{Incarnation}";
+
+    /// <summary>The journal as the Spaces of this silo see it; tells the oracle which events were acknowledged.</summary>
+    private sealed class AckRecorder(SiloJournalWriter inner, Simulation sim) : IJournalWriter
+    {
+        public JournalPosition DurableTail => inner.DurableTail;
+
+        public async Task<JournalPosition> AppendAsync(string spaceId, IReadOnlyList<SpaceEvent> events)
+        {
+            var position = await inner.AppendAsync(spaceId, events);
+            sim.Acknowledged(spaceId, events);
+            return position;
+        }
+
+        public void ReleaseBefore(string spaceId, JournalPosition position) => inner.ReleaseBefore(spaceId, position);
+    }
+}
+
+/// <summary>
+/// What the grain runtime does around one Space's <see cref="SpaceLog"/>, as <c>SpaceGrain</c> uses it: activation
+/// (recovery) before the first request, requests decided on the live pool and answered once durable, a wake-up timer,
+/// deactivation once idle after a failure (the next request activates afresh from the stores), and idle collection.
+/// </summary>
+internal sealed class SpaceHost(Simulation sim, SimSilo silo, string spaceId)
+{
+    private SpaceLog? _log;
+    private Task? _activation;
+    private Task? _deactivation;
+    private ITimer? _wake;
+    private bool _failed;
+    private int _busy;
+
+    public string SpaceId { get; } = spaceId;
+
+    public SimSilo Silo { get; } = silo;
+
+    /// <summary>The log once active and not failed (for the checks), else null.</summary>
+    public SpaceLog? Active => _log is not null && !_failed && _deactivation is null && _activation is { IsCompletedSuccessfully: true } ? _log : null;
+
+    public bool Idle => _busy == 0;
+
+    /// <summary>Moved to another silo: it activates no more (a request that still reaches it fails, outcome unknown,
+    /// and its retry goes to the new place). The Space is placed anew once this one's deactivation has finished.</summary>
+    public bool Retired { get; private set; }
+
+    public async Task<(TResult Result, long? Sequence, bool Durable)> CallAsync<TResult>(Func<SpacePool, DateTimeOffset, Outcome<TResult>> decide, string operationId)
+        where TResult : OperationResult
+    {
+        _busy++;
+        try
+        {
+            var log = await ActiveAsync();
+            var outcome = log.Decide(p => decide(p, sim.Clock.GetUtcNow()));
+            await log.DurableAsync(outcome);
+            var sequence = outcome.Events.OfType<RequestEvent>().FirstOrDefault(e => e.OperationId == operationId)?.Sequence;
+            return (outcome.Result, sequence, sequence is not null);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    public async Task<T> ReadAsync<T>(Func<SpaceLog, T> read)
+    {
+        _busy++;
+        try
+        {
+            return read(await ActiveAsync());
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    /// <summary>Idle collection: the activation closes (a final snapshot) and the next request activates afresh; with
+    /// <paramref name="moved"/>, the next activation is on another silo, once this deactivation has finished.</summary>
+    public Task? Collect(bool moved)
+    {
+        if (_busy > 0 || _log is null || _deactivation is not null || _activation is not { IsCompleted: true })
+        {
+            return null;
+        }
+
+        // Called by the simulation's driver: the deactivation runs on the silo's scheduler like everything else.
+        Retired = moved;
+        var log = _log;
+        var deactivation = _deactivation = Silo.Scheduler.Start(() => DeactivateAsync(log));
+        return deactivation;
+    }
+
+    private async Task<SpaceLog> ActiveAsync()
+    {
+        while (true)
+        {
+            if (_deactivation is { } deactivation)
+            {
+                await deactivation;
+                continue;
+            }
+
+            if (Retired)
+            {
+                throw new QuotaUnavailableException($"{SpaceId} moved from {Silo}; retry.");
+            }
+
+            if (_log is null)
+            {
+                var log = _log = new SpaceLog(SpaceId, sim.SnapshotStore.Open(SpaceId), Silo.Services, WakeAt, () => _failed = true);
+                _failed = false;
+                _activation = ActivateAsync(log);
+            }
+
+            var activating = _log;
+            try
+            {
+                await _activation!;
+            }
+            catch (Exception e)
+            {
+                if (_log == activating)
+                {
+                    // A failed activation is discarded; the next request tries again.
+                    _log = null;
+                    _activation = null;
+                }
+
+                throw e as QuotaUnavailableException ?? new QuotaUnavailableException($"Activation of {SpaceId} failed: {e.GetType().Name}", e);
+            }
+
+            if (_log != activating || _deactivation is not null)
+            {
+                continue;
+            }
+
+            return _log!;
+        }
+    }
+
+    private async Task ActivateAsync(SpaceLog log)
+    {
+        sim.Counters.Add("activations");
+        try
+        {
+            await log.RecoverAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is not QuotaUnavailableException and not CheckFailedException)
+        {
+            // Storage failures reach a recovery as "outcome unknown"; anything else is a bug.
+            sim.Violate($"recovery of {SpaceId} on {Silo} failed with {e.GetType().Name}: {e.Message}");
+        }
+
+        sim.Recovered(this, log);
+    }
+
+    private void Done()
+    {
+        _busy--;
+        if (_busy == 0 && _failed && _log is not null && _deactivation is null)
+        {
+            _deactivation = DeactivateAsync(_log);
+        }
+    }
+
+    private async Task DeactivateAsync(SpaceLog log)
+    {
+        // Never completes before the caller has recorded it (the finally below clears it).
+        await Task.Yield();
+        _wake?.Dispose();
+        _wake = null;
+        try
+        {
+            if (_activation is { IsCompletedSuccessfully: true })
+            {
+                sim.Counters.Add(_failed ? "deactivations.failed" : "deactivations.idle");
+                await log.CloseAsync(nowhereToGo: false, shuttingDown: false, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _log = null;
+            _activation = null;
+            _failed = false;
+            _deactivation = null;
+        }
+    }
+
+    private void WakeAt(DateTimeOffset instant)
+    {
+        _wake?.Dispose();
+        var log = _log;
+        var due = instant - sim.Clock.GetUtcNow();
+        _wake = sim.Clock.CreateTimer(_ => Silo.Scheduler.Start(() => WakeUpAsync(log!)), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task WakeUpAsync(SpaceLog log)
+    {
+        if (log != _log || _deactivation is not null)
+        {
+            return;
+        }
+
+        _busy++;
+        try
+        {
+            sim.Counters.Add("wake-ups");
+            await log.WakeUpAsync();
+        }
+        finally
+        {
+            Done();
+        }
+    }
+}
