@@ -13,6 +13,7 @@ internal sealed partial class EngineBanner(
     QuotaRules rules,
     IOptions<QuotaStorageOptions> storage,
     IOptions<Orleans.Configuration.EndpointOptions> endpoints,
+    IOptions<Options.QuotaSiloOptions> silo,
     ILogger<EngineBanner> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -20,7 +21,7 @@ internal sealed partial class EngineBanner(
         lifetime.ApplicationStarted.Register(() =>
         {
             var catalog = rules.Plans.VersionAt(DateTimeOffset.UtcNow);
-            LogStarted(endpoints.Value.SiloPort, endpoints.Value.GatewayPort, storage.Value.Kind, storage.Value.ProviderName);
+            LogStarted(silo.Value.IsAzure ? "azure" : "localhost", silo.Value.ClusterId, endpoints.Value.SiloPort, endpoints.Value.GatewayPort, storage.Value.Kind, storage.Value.ProviderName);
             LogCatalog(catalog.Version, catalog.Free, catalog.Pro, catalog.Max, catalog.Ultra);
             LogRules(string.Join(", ", rules.Prices.Features.Order()), rules.Spaces.HoldTimeToLive, rules.Spaces.MaxBatchItems);
             LogReady();
@@ -30,8 +31,8 @@ internal sealed partial class EngineBanner(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(1, LogLevel.Information, "QuotaGrains silo is up on localhost (silo port {SiloPort}, gateway {GatewayPort}); storage '{Kind}' as provider '{Provider}'.")]
-    private partial void LogStarted(int siloPort, int gatewayPort, string kind, string provider);
+    [LoggerMessage(1, LogLevel.Information, "QuotaGrains silo is up, clustering '{Clustering}', cluster '{ClusterId}' (silo port {SiloPort}, gateway {GatewayPort}); storage '{Kind}' as provider '{Provider}'.")]
+    private partial void LogStarted(string clustering, string clusterId, int siloPort, int gatewayPort, string kind, string provider);
 
     [LoggerMessage(2, LogLevel.Information, "Plan catalog v{Version}: Free {Free}, Pro {Pro}, Max {Max}, Ultra {Ultra} credits per renewal; Enterprise custom.")]
     private partial void LogCatalog(int version, long free, long pro, long max, long ultra);

@@ -27,4 +27,36 @@ public sealed class SiloStartupTests
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
         Assert.DoesNotContain("Ready.", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Refused_clustering_settings_exit_with_EX_CONFIG_and_are_named()
+    {
+        var (exitCode, output, error) = await SiloProcess.RunToExitAsync(
+            new Dictionary<string, string>
+            {
+                ["Quota__Silo__Clustering"] = "zookeeper",
+                ["Quota__Silo__AdvertisedAddress"] = "silo-1.local",
+                ["Quota__Silo__SiloPort"] = "40001",
+                ["Quota__Silo__GatewayPort"] = "40001",
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 78, $"exit code {exitCode}\nstdout:\n{output}\nstderr:\n{error}");
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains("Quota:Silo: Clustering 'zookeeper' is not supported; use 'localhost' or 'azure'.", lines);
+        Assert.Contains("Quota:Silo: AdvertisedAddress 'silo-1.local' is not an IP address.", lines);
+        Assert.Contains("Quota:Silo: SiloPort and GatewayPort must differ.", lines);
+        Assert.DoesNotContain("Ready.", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Azure_clustering_without_a_storage_account_is_refused()
+    {
+        var (exitCode, output, error) = await SiloProcess.RunToExitAsync(
+            new Dictionary<string, string> { ["Quota__Silo__Clustering"] = "azure" },
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 78, $"exit code {exitCode}\nstdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("Quota:Silo: Clustering 'azure' needs Quota:Storage:ConnectionString (the membership table lives in that account).", error, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,78 @@
+using System.Net;
+
+namespace QuotaGrains.Silo.Options;
+
+/// <summary>How the silo joins its cluster (section <c>Quota:Silo</c>).</summary>
+public sealed class QuotaSiloOptions
+{
+    public const string Localhost = "localhost";
+    public const string Azure = "azure";
+
+    /// <summary><c>localhost</c> (the default: one silo on loopback, nothing to set up) or <c>azure</c>: Orleans
+    /// membership in an Azure Table of the storage account in <c>Quota:Storage:ConnectionString</c>, so that several
+    /// silos form one cluster.</summary>
+    public string Clustering { get; set; } = Localhost;
+
+    /// <summary>The port silos talk to each other on (default 11111).</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>The port clients connect to (default 30000).</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>For <c>azure</c>: the address other silos and clients reach this one at (default 127.0.0.1; a pod's IP
+    /// in Kubernetes). The silo listens on every address of the host.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The service's id: what its storage is keyed by; the same for every cluster of one deployment.</summary>
+    public string ServiceId { get; set; } = "quotagrains";
+
+    /// <summary>The cluster's id: silos and clients with the same one form a cluster.</summary>
+    public string ClusterId { get; set; } = "local";
+
+    public bool IsAzure => string.Equals(Clustering, Azure, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Returns the problems with these options, or nothing when they are valid (<paramref name="storageConnectionString"/>:
+    /// <c>Quota:Storage:ConnectionString</c>, which azure clustering uses).</summary>
+    public IEnumerable<string> Validate(string? storageConnectionString)
+    {
+        if (!IsAzure && !string.Equals(Clustering, Localhost, StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"Clustering '{Clustering}' is not supported; use '{Localhost}' or '{Azure}'.";
+        }
+
+        if (IsAzure && string.IsNullOrWhiteSpace(storageConnectionString))
+        {
+            yield return "Clustering 'azure' needs Quota:Storage:ConnectionString (the membership table lives in that account).";
+        }
+
+        if (SiloPort is < 1 or > 65535)
+        {
+            yield return "SiloPort must be between 1 and 65535.";
+        }
+
+        if (GatewayPort is < 1 or > 65535)
+        {
+            yield return "GatewayPort must be between 1 and 65535.";
+        }
+
+        if (SiloPort == GatewayPort)
+        {
+            yield return "SiloPort and GatewayPort must differ.";
+        }
+
+        if (!IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            yield return $"AdvertisedAddress '{AdvertisedAddress}' is not an IP address.";
+        }
+
+        if (string.IsNullOrWhiteSpace(ServiceId))
+        {
+            yield return "ServiceId is empty.";
+        }
+
+        if (string.IsNullOrWhiteSpace(ClusterId))
+        {
+            yield return "ClusterId is empty.";
+        }
+    }
+}
