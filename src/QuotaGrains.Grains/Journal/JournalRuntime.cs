@@ -3,7 +3,7 @@ namespace QuotaGrains.Grains.Journal;
 /// <summary>Where the journal's background work runs and which clock its timeouts, pauses and idle timers read: the
 /// thread pool and the system clock in a silo. The simulation hands in its own single-threaded scheduler and simulated
 /// clock, so that a run is decided by its seed alone.</summary>
-public sealed class JournalRuntime(TimeProvider time, TaskScheduler scheduler)
+internal sealed class JournalRuntime(TimeProvider time, TaskScheduler scheduler)
 {
     public static JournalRuntime Default { get; } = new(TimeProvider.System, TaskScheduler.Default);
 

@@ -302,8 +302,8 @@ internal sealed class SpaceLog
     private async Task<JournalPosition> SnapshotThenAppendAsync(List<SpaceEvent> events)
     {
         // A crash after this activation's first append must find a snapshot that names this journal.
+        // (an urgent snapshot always writes, and a written snapshot clears _snapshotBeforeAppend).
         await SnapshotInOrderAsync(urgent: true);
-        _snapshotBeforeAppend = false;
         return await _services.Journal.AppendAsync(_spaceId, events);
     }
 
