@@ -42,6 +42,11 @@ public static class QuotaEngineHostExtensions
                         o.ServiceId = silo.ServiceId;
                         o.ClusterId = silo.ClusterId;
                     })
+                    .Configure<ClusterMembershipOptions>(o =>
+                    {
+                        o.ProbeTimeout = silo.ProbeTimeout;
+                        o.NumMissedProbesLimit = silo.MissedProbesLimit;
+                    })
                     .ConfigureEndpoints(advertised, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
             }
             else

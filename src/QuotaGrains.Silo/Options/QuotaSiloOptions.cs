@@ -29,6 +29,17 @@ public sealed class QuotaSiloOptions
     /// <summary>The cluster's id: silos and clients with the same one form a cluster.</summary>
     public string ClusterId { get; set; } = "local";
 
+    /// <summary>For <c>azure</c>: how long a silo waits for a probe's answer before it counts as missed (default 2 s,
+    /// against Orleans' 5 s). A silo is declared dead after <see cref="MissedProbesLimit"/> missed probes and two votes,
+    /// so a crashed silo's Spaces are unavailable for about <c>ProbeTimeout × MissedProbesLimit</c> before they recover
+    /// elsewhere: 2 s × 3 ≈ 6 s fits in a generation server's retry window, while a stall of a few seconds (a long GC,
+    /// a saturated host; Orleans also lengthens the timeout while the prober itself is degraded) does not evict a live
+    /// silo.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>For <c>azure</c>: missed probes in a row before a silo votes another dead (default 3, as Orleans).</summary>
+    public int MissedProbesLimit { get; set; } = 3;
+
     public bool IsAzure => string.Equals(Clustering, Azure, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Returns the problems with these options, or nothing when they are valid (<paramref name="storageConnectionString"/>:
@@ -63,6 +74,16 @@ public sealed class QuotaSiloOptions
         if (!IPAddress.TryParse(AdvertisedAddress, out _))
         {
             yield return $"AdvertisedAddress '{AdvertisedAddress}' is not an IP address.";
+        }
+
+        if (ProbeTimeout < TimeSpan.FromMilliseconds(200) || ProbeTimeout > TimeSpan.FromMinutes(1))
+        {
+            yield return $"ProbeTimeout {ProbeTimeout} must be between 200 ms and 1 minute.";
+        }
+
+        if (MissedProbesLimit is < 1 or > 10)
+        {
+            yield return "MissedProbesLimit must be between 1 and 10.";
         }
 
         if (string.IsNullOrWhiteSpace(ServiceId))

@@ -38,6 +38,8 @@ public sealed class SiloStartupTests
                 ["Quota__Silo__AdvertisedAddress"] = "silo-1.local",
                 ["Quota__Silo__SiloPort"] = "40001",
                 ["Quota__Silo__GatewayPort"] = "40001",
+                ["Quota__Silo__ProbeTimeout"] = "00:00:00.050",
+                ["Quota__Silo__MissedProbesLimit"] = "0",
             },
             TimeSpan.FromSeconds(60));
 
@@ -46,6 +48,8 @@ public sealed class SiloStartupTests
         Assert.Contains("Quota:Silo: Clustering 'zookeeper' is not supported; use 'localhost' or 'azure'.", lines);
         Assert.Contains("Quota:Silo: AdvertisedAddress 'silo-1.local' is not an IP address.", lines);
         Assert.Contains("Quota:Silo: SiloPort and GatewayPort must differ.", lines);
+        Assert.Contains("Quota:Silo: ProbeTimeout 00:00:00.0500000 must be between 200 ms and 1 minute.", lines);
+        Assert.Contains("Quota:Silo: MissedProbesLimit must be between 1 and 10.", lines);
         Assert.DoesNotContain("Ready.", output, StringComparison.Ordinal);
     }
 
