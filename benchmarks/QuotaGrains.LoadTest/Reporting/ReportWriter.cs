@@ -29,7 +29,7 @@ public static partial class ReportWriter
         AnsiConsole.Write(new Rule($"[bold]{Markup.Escape(r.Target)}[/] · {Markup.Escape(r.Scenario)}").LeftJustified());
         var w = r.Workload;
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(Inv,
-            $"{w.Spaces:N0} Spaces ({w.Skew}), {w.Users:N0} users, {w.MembersPerSpace} members each, {w.Concurrency} in flight, {r.MeasuredSeconds:0.0} s measured after {r.WarmupSeconds:0.#} s warm-up; setup {r.SetupSeconds:0.0} s")));
+            $"{w.Spaces:N0} Spaces ({w.Skew}), {w.Users:N0} users, {w.MembersPerSpace} members each, {w.Concurrency} in flight, {r.MeasuredSeconds:0.0} s measured after {r.WarmupSeconds:0.#} s warm-up; setup {r.SetupSeconds:0.0} s{(r.LoadAverage is null ? "" : $"; load average {r.LoadAverage}")}")));
         AnsiConsole.MarkupLine(string.Create(Inv,
             $"[bold]{r.RequestsPerSecond:N0} requests/s[/] ({r.Requests:N0} requests), {r.WritesPerSecond:N0} writes/s, {r.FlowsPerSecond:N0} flows/s; p99 {r.AllRequests.P99Ms:0.###} ms, p99.9 {r.AllRequests.P999Ms:0.###} ms, max {r.AllRequests.MaxMs:0.###} ms"));
 
@@ -138,11 +138,11 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"{c.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(c.Machine)}");
         md.AppendLine();
-        md.AppendLine("| target | requests/s | writes/s | flows/s | p50 ms | p99 ms | p99.9 ms | max ms | reserve p99 ms | commit p99 ms | process CPU (% of 1 core) | audit |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        md.AppendLine("| target | requests/s | writes/s | flows/s | p50 ms | p99 ms | p99.9 ms | max ms | reserve p99 ms | commit p99 ms | process CPU (% of 1 core) | load average | audit |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
         foreach (var r in c.Runs)
         {
-            md.AppendLine(Inv, $"| {RunName(c, r)} | {r.RequestsPerSecond:N0} | {r.WritesPerSecond:N0} | {r.FlowsPerSecond:N0} | {F(r.AllRequests.P50Ms)} | {F(r.AllRequests.P99Ms)} | {F(r.AllRequests.P999Ms)} | {F(r.AllRequests.MaxMs)} | {F(Kind(r, "reserve")?.P99Ms)} | {F(Kind(r, "commit")?.P99Ms)} | {CpuText(r)} | {AuditText(r)} |");
+            md.AppendLine(Inv, $"| {RunName(c, r)} | {r.RequestsPerSecond:N0} | {r.WritesPerSecond:N0} | {r.FlowsPerSecond:N0} | {F(r.AllRequests.P50Ms)} | {F(r.AllRequests.P99Ms)} | {F(r.AllRequests.P999Ms)} | {F(r.AllRequests.MaxMs)} | {F(Kind(r, "reserve")?.P99Ms)} | {F(Kind(r, "commit")?.P99Ms)} | {CpuText(r)} | {r.LoadAverage ?? "-"} | {AuditText(r)} |");
         }
 
         md.AppendLine();
@@ -184,7 +184,7 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"- run {r.RunId}, {r.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(r.Machine)}");
         md.AppendLine(Inv, $"- workload: {w.Spaces:N0} Spaces ({w.Skew}{(w.ZipfTopShare is { } top ? $", top Space {top:P1} of picks" : "")}), {w.Users:N0} users, {w.MembersPerSpace} members per Space, {w.Concurrency} in flight; failure rate {w.FailureRate:0.###}, batch {w.BatchSize} × {w.BatchFraction:0.###}, balance queries {w.BalanceFraction:0.###}, replays {w.ReplayFraction:0.###}; plans {w.PlanMix}; seed {w.Seed}");
-        md.AppendLine(Inv, $"- setup {r.SetupSeconds:0.0} s, warm-up {r.WarmupSeconds:0.#} s, measured {r.MeasuredSeconds:0.0} s{(r.StoppedEarly ? $" (stopped early: {r.StopReason})" : "")}");
+        md.AppendLine(Inv, $"- setup {r.SetupSeconds:0.0} s, warm-up {r.WarmupSeconds:0.#} s, measured {r.MeasuredSeconds:0.0} s{(r.StoppedEarly ? $" (stopped early: {r.StopReason})" : "")}{(r.LoadAverage is null ? "" : $"; load average {r.LoadAverage}")}");
         md.AppendLine(Inv, $"- **{r.RequestsPerSecond:N0} requests/s** ({r.Requests:N0}), {r.WritesPerSecond:N0} writes/s (reserve + commit + refund; upserts for the raw baseline), {r.FlowsPerSecond:N0} flows/s");
         md.AppendLine();
         md.AppendLine("| kind | count | per s | mean ms | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |");

@@ -65,6 +65,10 @@ public sealed record RunReport
     /// says what it held: the client, or silo + client), then those the target started (silos, Azurite, redis-server).</summary>
     public IReadOnlyList<ProcessUsage> Processes { get; init; } = [];
 
+    /// <summary>The machine's 1-minute load average (<c>/proc/loadavg</c>) when measuring started and when it ended: on a
+    /// machine shared with other work, what the figures were measured against.</summary>
+    public string? LoadAverage { get; init; }
+
     /// <summary>Which round of a compare this run belongs to (1 for a single run).</summary>
     public int Round { get; init; } = 1;
 

@@ -96,6 +96,7 @@ public sealed class LoadRunner
         await _target.MarkAsync(measuring: true);
         var servers = new ServerProcessMeter(_target.ServerProcesses);
         servers.Start();
+        var loadAtStart = MachineProbe.LoadAverage();
         meter.Start();
         Volatile.Write(ref _measureStartedAt, Stopwatch.GetTimestamp());
         _measuring = true;
@@ -110,6 +111,7 @@ public sealed class LoadRunner
         var measuredSeconds = Math.Max(Stopwatch.GetElapsedTime(_measureStartedAt, measuredEnd).TotalSeconds, 1e-3);
         var process = meter.Stop(_workers.Sum(w => w.MeasuredRequests));
         var serverUsage = servers.Stop(_workers.Sum(w => w.MeasuredRequests));
+        var loadAtEnd = MachineProbe.LoadAverage();
         await _target.MarkAsync(measuring: false);
         await display;
 
@@ -129,7 +131,7 @@ public sealed class LoadRunner
         var report = BuildReport(startedAt, runId, setupClock.Elapsed, measuredSeconds, process, diagnostics, audit);
         ProcessUsage harness = new($"harness ({_target.HarnessRole} + load generator)", Environment.ProcessId, process.CpuPercentOfOneCore,
             process.CpuMicrosecondsPerRequest, process.WorkingSetMiB);
-        return report with { Processes = [harness, .. serverUsage] };
+        return report with { Processes = [harness, .. serverUsage], LoadAverage = $"{loadAtStart} → {loadAtEnd}" };
     }
 
     private void SetPhase(string phase)
