@@ -113,6 +113,23 @@ public static class Cli
 
     public static readonly Option<FileInfo?> Config = new("--config") { Description = "A JSON file whose Cluster section (Gateways, ClusterId, ServiceId) configures the cluster target; QUOTALOADTEST_Cluster__… environment variables too." };
 
+    public static readonly Option<int> Silos = new("--silos")
+    {
+        Description = "run --target cluster: start an Azurite and this many silo processes (src/QuotaGrains.Silo, Release; Azure Table membership; --storage memory or azure) on free loopback ports, wait until all are Active, connect to all their gateways, stop them after (SIGTERM). 0 = connect to a running cluster at --gateway.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static readonly Option<string?> CompareTargets = new("--targets")
+    {
+        Description = "compare: the targets in order, comma-separated: engine (in-process silo + client, per --storage), clusterN (N silo processes the harness starts, client in its own process, per --storage; e.g. cluster1,cluster3), redis (per --redis-persistence). Default: engine, the raw Table loop with azure storage, redis.",
+    };
+
+    public static readonly Option<int> Rounds = new("--rounds")
+    {
+        Description = "compare: run the targets this many times per scenario, alternating (round r starts at the r-th target), and print each ratio's median over the rounds.",
+        DefaultValueFactory = _ => 1,
+    };
+
     public static readonly Option<string?> RedisEndpoint = new("--redis-endpoint") { Description = "A running redis-server (host:port, loopback only). Default: start one on a free port and stop it after." };
 
     public static readonly Option<string?> RedisPersistenceOption = new("--redis-persistence")
@@ -222,6 +239,7 @@ public static class Cli
     public static IEnumerable<Option> TargetOptions =>
     [
         Storage, NoRawTable, RawRowKey, BinarySnapshots, SetupParallelism, NoSettle, SiloPort, GatewayPort, Gateway, ClusterId, ServiceId, Config, RedisEndpoint, RedisPersistenceOption, RedisServer, Out, NoLive,
+        ReadyTimeout, NoBuild,
     ];
 
     /// <summary>The workloads to run: one per scenario named, else one from the options alone.</summary>
@@ -285,6 +303,15 @@ public static class Cli
         };
         return options;
     }
+
+    /// <summary>A cluster of <paramref name="silos"/> processes that the harness starts, with <paramref name="storage"/>.</summary>
+    public static ClusterTargetOptions OwnedClusterOptions(ParseResult parse, int silos, StorageKind storage) => new()
+    {
+        Silos = silos,
+        Storage = storage,
+        BuildSilo = !parse.GetValue(NoBuild),
+        ReadyTimeout = parse.GetValue(ReadyTimeout),
+    };
 
     public static IReadOnlyList<RedisTargetOptions> RedisOptions(ParseResult parse, string defaultPersistence)
     {

@@ -106,8 +106,33 @@ public sealed record ClusterTargetOptions
     /// <summary>The service id the silos run with (QuotaGrains.Silo's default, <c>Quota:Silo:ServiceId</c>, is "quotagrains").</summary>
     public string ServiceId { get; init; } = "quotagrains";
 
+    /// <summary>0: connect to a cluster already running at <see cref="Gateways"/>. N: the harness starts an Azurite and N
+    /// silo processes (<c>src/QuotaGrains.Silo</c>, Release) with Azure Table membership on free loopback ports, connects
+    /// to all their gateways, and stops them (SIGTERM) after the run.</summary>
+    public int Silos { get; init; }
+
+    /// <summary>With <see cref="Silos"/>: the silos' <c>Quota:Storage:Kind</c>. Memory keeps each silo's journal in its
+    /// process (the membership table is on Azurite all the same); azure puts journal, snapshots and ledger on it.</summary>
+    public StorageKind Storage { get; init; } = StorageKind.Memory;
+
+    /// <summary>With <see cref="Silos"/>: build the silo (Release) before the first start.</summary>
+    public bool BuildSilo { get; init; } = true;
+
+    /// <summary>With <see cref="Silos"/>: how long a silo process may take to print "Ready.".</summary>
+    public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
     public IEnumerable<string> Validate()
     {
+        if (Silos is < 0 or > 16)
+        {
+            yield return "--silos must be between 0 (a running cluster at --gateway) and 16.";
+        }
+
+        if (Silos > 0)
+        {
+            yield break;
+        }
+
         if (Gateways.Count == 0)
         {
             yield return "The cluster target needs at least one gateway (--gateway 127.0.0.1:30000).";

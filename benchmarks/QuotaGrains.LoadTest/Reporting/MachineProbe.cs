@@ -35,6 +35,19 @@ public static class MachineProbe
                 + (System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.Batch ? "" : ", concurrent"));
     }
 
+    /// <summary>The 1-minute load average (runnable and uninterruptible tasks; 2 = both cores busy here), or "?".</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
     private static string? GitCommit()
     {
         try

@@ -29,7 +29,7 @@ public static partial class ReportWriter
         AnsiConsole.Write(new Rule($"[bold]{Markup.Escape(r.Target)}[/] · {Markup.Escape(r.Scenario)}").LeftJustified());
         var w = r.Workload;
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(Inv,
-            $"{w.Spaces:N0} Spaces ({w.Skew}), {w.Users:N0} users, {w.MembersPerSpace} members each, {w.Concurrency} in flight, {r.MeasuredSeconds:0.0} s measured after {r.WarmupSeconds:0.#} s warm-up; setup {r.SetupSeconds:0.0} s")));
+            $"{w.Spaces:N0} Spaces ({w.Skew}), {w.Users:N0} users, {w.MembersPerSpace} members each, {w.Concurrency} in flight, {r.MeasuredSeconds:0.0} s measured after {r.WarmupSeconds:0.#} s warm-up; setup {r.SetupSeconds:0.0} s{(r.LoadAverage is null ? "" : $"; load average {r.LoadAverage}")}")));
         AnsiConsole.MarkupLine(string.Create(Inv,
             $"[bold]{r.RequestsPerSecond:N0} requests/s[/] ({r.Requests:N0} requests), {r.WritesPerSecond:N0} writes/s, {r.FlowsPerSecond:N0} flows/s; p99 {r.AllRequests.P99Ms:0.###} ms, p99.9 {r.AllRequests.P999Ms:0.###} ms, max {r.AllRequests.MaxMs:0.###} ms"));
 
@@ -54,6 +54,11 @@ public static partial class ReportWriter
         var p = r.Process;
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(Inv,
             $"process: CPU {p.CpuPercentOfOneCore:0}% of one core ({p.CpuPercentOfMachine:0}% of {r.Machine.ProcessorCount} cores, {p.CpuMicrosecondsPerRequest:0.0} µs/request), working set {p.WorkingSetMiB:0} MiB (peak {p.PeakWorkingSetMiB:0}), GC heap {p.GcHeapMiB:0} MiB, allocated {p.AllocatedMiBPerSecond:0} MiB/s ({p.AllocatedBytesPerRequest:0} B/request), GC {p.Gen0Collections}/{p.Gen1Collections}/{p.Gen2Collections}, pause {p.GcPausePercent:0.##}%")));
+        if (r.Processes.Count > 1)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape("processes (CPU % of one core, µs per request, RSS): " + ProcessesText(r)));
+        }
+
         if (r.TargetDiagnostics.Count > 0)
         {
             AnsiConsole.MarkupLine("target: " + Markup.Escape(string.Join("; ", r.TargetDiagnostics.Select(d => $"{d.Key}: {d.Value}"))));
@@ -88,15 +93,21 @@ public static partial class ReportWriter
 
         foreach (var r in c.Runs)
         {
-            table.AddRow(Markup.Escape(r.Target), r.RequestsPerSecond.ToString("N0", Inv), r.WritesPerSecond.ToString("N0", Inv), r.FlowsPerSecond.ToString("N0", Inv), F(r.AllRequests.P50Ms), F(r.AllRequests.P99Ms),
+            table.AddRow(Markup.Escape(RunName(c, r)), r.RequestsPerSecond.ToString("N0", Inv), r.WritesPerSecond.ToString("N0", Inv), r.FlowsPerSecond.ToString("N0", Inv), F(r.AllRequests.P50Ms), F(r.AllRequests.P99Ms),
                 F(r.AllRequests.P999Ms), F(r.AllRequests.MaxMs), F(Kind(r, "reserve")?.P99Ms), F(Kind(r, "commit")?.P99Ms), CpuText(r), AuditText(r));
         }
 
         AnsiConsole.Write(table);
-        foreach (var ratio in c.Ratios)
+        foreach (var r in c.Runs.Where(r => r.Processes.Count > 1))
         {
+            AnsiConsole.MarkupLine(Markup.Escape($"{RunName(c, r)}: {ProcessesText(r)}"));
+        }
+
+        foreach (var ratio in c.Ratios.Concat(c.Medians ?? []))
+        {
+            var label = c.Medians?.Contains(ratio) == true ? $"median of {ratio.Round} rounds: " : c.Runs.Any(r => r.Round > 1) ? $"round {ratio.Round}: " : "";
             AnsiConsole.MarkupLine(string.Create(Inv,
-                $"[bold]{Markup.Escape(ratio.Engine)} / {Markup.Escape(ratio.Baseline)}[/]: throughput [{(ratio.ThroughputBarMet ? "green" : "red")}]{X(ratio.ThroughputRatio)}[/] (writes {X(ratio.WriteThroughputRatio)}), p99 [{(ratio.P99BarMet ? "green" : "red")}]{X(ratio.P99Ratio)}[/] (reserve {X(ratio.ReserveP99Ratio)}, commit {X(ratio.CommitP99Ratio)})"));
+                $"{Markup.Escape(label)}[bold]{Markup.Escape(ratio.Engine)} / {Markup.Escape(ratio.Baseline)}[/]: throughput [{(ratio.ThroughputBarMet ? "green" : "red")}]{X(ratio.ThroughputRatio)}[/] (writes {X(ratio.WriteThroughputRatio)}), p99 [{(ratio.P99BarMet ? "green" : "red")}]{X(ratio.P99Ratio)}[/] (reserve {X(ratio.ReserveP99Ratio)}, commit {X(ratio.CommitP99Ratio)})"));
         }
     }
 
@@ -127,19 +138,32 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"{c.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(c.Machine)}");
         md.AppendLine();
-        md.AppendLine("| target | requests/s | writes/s | flows/s | p50 ms | p99 ms | p99.9 ms | max ms | reserve p99 ms | commit p99 ms | process CPU (% of 1 core) | audit |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        md.AppendLine("| target | requests/s | writes/s | flows/s | p50 ms | p99 ms | p99.9 ms | max ms | reserve p99 ms | commit p99 ms | process CPU (% of 1 core) | load average | audit |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
         foreach (var r in c.Runs)
         {
-            md.AppendLine(Inv, $"| {r.Target} | {r.RequestsPerSecond:N0} | {r.WritesPerSecond:N0} | {r.FlowsPerSecond:N0} | {F(r.AllRequests.P50Ms)} | {F(r.AllRequests.P99Ms)} | {F(r.AllRequests.P999Ms)} | {F(r.AllRequests.MaxMs)} | {F(Kind(r, "reserve")?.P99Ms)} | {F(Kind(r, "commit")?.P99Ms)} | {CpuText(r)} | {AuditText(r)} |");
+            md.AppendLine(Inv, $"| {RunName(c, r)} | {r.RequestsPerSecond:N0} | {r.WritesPerSecond:N0} | {r.FlowsPerSecond:N0} | {F(r.AllRequests.P50Ms)} | {F(r.AllRequests.P99Ms)} | {F(r.AllRequests.P999Ms)} | {F(r.AllRequests.MaxMs)} | {F(Kind(r, "reserve")?.P99Ms)} | {F(Kind(r, "commit")?.P99Ms)} | {CpuText(r)} | {r.LoadAverage ?? "-"} | {AuditText(r)} |");
         }
 
         md.AppendLine();
+        if (c.Runs.Any(r => r.Processes.Count > 1))
+        {
+            md.AppendLine("| target | CPU per process over the measured window: % of one core (µs per request), RSS |");
+            md.AppendLine("| --- | --- |");
+            foreach (var r in c.Runs.Where(r => r.Processes.Count > 1))
+            {
+                md.AppendLine(Inv, $"| {RunName(c, r)} | {ProcessesText(r)} |");
+            }
+
+            md.AppendLine();
+        }
+
         md.AppendLine("| engine ÷ baseline | throughput (requests) | writes | p99 | reserve p99 | commit p99 |");
         md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: |");
-        foreach (var ratio in c.Ratios)
+        foreach (var ratio in c.Ratios.Concat(c.Medians ?? []))
         {
-            md.AppendLine(Inv, $"| {ratio.Engine} ÷ {ratio.Baseline} | {X(ratio.ThroughputRatio)} | {X(ratio.WriteThroughputRatio)} | {X(ratio.P99Ratio)} | {X(ratio.ReserveP99Ratio)} | {X(ratio.CommitP99Ratio)} |");
+            var label = c.Medians?.Contains(ratio) == true ? $"median of {ratio.Round} rounds: " : c.Runs.Any(r => r.Round > 1) ? $"round {ratio.Round}: " : "";
+            md.AppendLine(Inv, $"| {label}{ratio.Engine} ÷ {ratio.Baseline} | {X(ratio.ThroughputRatio)} | {X(ratio.WriteThroughputRatio)} | {X(ratio.P99Ratio)} | {X(ratio.ReserveP99Ratio)} | {X(ratio.CommitP99Ratio)} |");
         }
 
         md.AppendLine();
@@ -160,7 +184,7 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"- run {r.RunId}, {r.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(r.Machine)}");
         md.AppendLine(Inv, $"- workload: {w.Spaces:N0} Spaces ({w.Skew}{(w.ZipfTopShare is { } top ? $", top Space {top:P1} of picks" : "")}), {w.Users:N0} users, {w.MembersPerSpace} members per Space, {w.Concurrency} in flight; failure rate {w.FailureRate:0.###}, batch {w.BatchSize} × {w.BatchFraction:0.###}, balance queries {w.BalanceFraction:0.###}, replays {w.ReplayFraction:0.###}; plans {w.PlanMix}; seed {w.Seed}");
-        md.AppendLine(Inv, $"- setup {r.SetupSeconds:0.0} s, warm-up {r.WarmupSeconds:0.#} s, measured {r.MeasuredSeconds:0.0} s{(r.StoppedEarly ? $" (stopped early: {r.StopReason})" : "")}");
+        md.AppendLine(Inv, $"- setup {r.SetupSeconds:0.0} s, warm-up {r.WarmupSeconds:0.#} s, measured {r.MeasuredSeconds:0.0} s{(r.StoppedEarly ? $" (stopped early: {r.StopReason})" : "")}{(r.LoadAverage is null ? "" : $"; load average {r.LoadAverage}")}");
         md.AppendLine(Inv, $"- **{r.RequestsPerSecond:N0} requests/s** ({r.Requests:N0}), {r.WritesPerSecond:N0} writes/s (reserve + commit + refund; upserts for the raw baseline), {r.FlowsPerSecond:N0} flows/s");
         md.AppendLine();
         md.AppendLine("| kind | count | per s | mean ms | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |");
@@ -175,6 +199,11 @@ public static partial class ReportWriter
         md.AppendLine(Inv, $"- errors: {(r.ErrorCount == 0 ? "none" : string.Join(", ", r.Errors.Select(p => $"{p.Key} {p.Value:N0}")) + $" (first: {r.FirstError})")}");
         var p = r.Process;
         md.AppendLine(Inv, $"- process: CPU {p.CpuPercentOfOneCore:0}% of one core ({p.CpuMicrosecondsPerRequest:0.0} µs/request), working set {p.WorkingSetMiB:0} MiB (peak {p.PeakWorkingSetMiB:0}), GC heap {p.GcHeapMiB:0} MiB, allocated {p.AllocatedMiBPerSecond:0} MiB/s ({p.AllocatedBytesPerRequest:0} B/request), collections gen0/1/2 {p.Gen0Collections}/{p.Gen1Collections}/{p.Gen2Collections}, GC pause {p.GcPausePercent:0.##}%");
+        if (r.Processes.Count > 1)
+        {
+            md.AppendLine(Inv, $"- processes (CPU % of one core over the measured window, µs per request, RSS): {ProcessesText(r)}");
+        }
+
         foreach (var (key, value) in r.TargetDiagnostics)
         {
             md.AppendLine(Inv, $"- {key}: {value}");
@@ -194,8 +223,20 @@ public static partial class ReportWriter
 
     private static LatencyStats? Kind(RunReport r, string kind) => r.Kinds.FirstOrDefault(k => k.Kind == kind);
 
+    /// <summary>"harness (client + load generator) 35 % (12 µs, 300 MiB) · silo 1 …".</summary>
+    private static string ProcessesText(RunReport r) => string.Join(" · ", r.Processes.Select(p =>
+        string.Create(Inv, $"{p.Role} {p.CpuPercentOfOneCore:0} % ({p.CpuMicrosecondsPerRequest:0.0} µs, {p.ResidentMiB:0} MiB)")));
+
+    private static string RunName(CompareReport c, RunReport r) => c.Runs.Any(x => x.Round > 1) ? $"{r.Target} · round {r.Round}" : r.Target;
+
     private static string CpuText(RunReport r)
     {
+        if (r.Processes.Count > 1)
+        {
+            var servers = r.Processes.Skip(1).Sum(p => p.CpuPercentOfOneCore);
+            return string.Create(Inv, $"{r.Process.CpuPercentOfOneCore:0} + servers {servers:0}");
+        }
+
         var text = r.Process.CpuPercentOfOneCore.ToString("0", Inv);
         return r.TargetDiagnostics.TryGetValue("server CPU (% of one core, measured window)", out var server) ? $"{text} + server {server}" : text;
     }

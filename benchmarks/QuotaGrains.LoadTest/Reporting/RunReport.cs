@@ -61,6 +61,17 @@ public sealed record RunReport
 
     public required ProcessStats Process { get; init; }
 
+    /// <summary>CPU and memory of every process of the run over the measured window: the harness's first (its role
+    /// says what it held: the client, or silo + client), then those the target started (silos, Azurite, redis-server).</summary>
+    public IReadOnlyList<ProcessUsage> Processes { get; init; } = [];
+
+    /// <summary>The machine's 1-minute load average (<c>/proc/loadavg</c>) when measuring started and when it ended: on a
+    /// machine shared with other work, what the figures were measured against.</summary>
+    public string? LoadAverage { get; init; }
+
+    /// <summary>Which round of a compare this run belongs to (1 for a single run).</summary>
+    public int Round { get; init; } = 1;
+
     public required IReadOnlyDictionary<string, string> TargetDiagnostics { get; init; }
 
     public AuditReport? Audit { get; init; }
@@ -138,6 +149,10 @@ public sealed record ProcessStats(
     double GcPausePercent,
     int ThreadPoolThreads);
 
+/// <summary>One process over the measured window: CPU in % of one core and per measured request, resident memory at
+/// its end.</summary>
+public sealed record ProcessUsage(string Role, int ProcessId, double CpuPercentOfOneCore, double CpuMicrosecondsPerRequest, double ResidentMiB);
+
 public sealed record AuditReport(
     bool Passed,
     int SpacesChecked,
@@ -149,15 +164,19 @@ public sealed record AuditReport(
     long Anomalies,
     IReadOnlyList<string> Failures);
 
-/// <summary>A compare run: the engine and Redis on one workload, and the engine/Redis ratios.</summary>
+/// <summary>A compare run: the engine and Redis on one workload, and the engine/Redis ratios (each within its round);
+/// with several rounds, <see cref="Medians"/> holds the median of each ratio over the rounds.</summary>
 public sealed record CompareReport(
     string Scenario,
     DateTimeOffset StartedAt,
     MachineInfo Machine,
     IReadOnlyList<RunReport> Runs,
-    IReadOnlyList<RatioRow> Ratios);
+    IReadOnlyList<RatioRow> Ratios,
+    IReadOnlyList<RatioRow>? Medians = null);
 
-/// <summary>Engine ÷ baseline: throughput above 1 and p99 below 1 favour the engine. <see cref="WriteThroughputRatio"/>
+/// <summary>Engine ÷ baseline, within one <see cref="Round"/> of a compare (a median row: <see cref="Round"/> is the
+/// number of rounds, and the throughput bar counts as met when it was in most of them): throughput above 1 and p99
+/// below 1 favour the engine. <see cref="WriteThroughputRatio"/>
 /// compares state-changing requests per second (the fair measure against the raw Table baseline, which only writes).</summary>
 public sealed record RatioRow(
     string Engine,
@@ -168,4 +187,5 @@ public sealed record RatioRow(
     double ReserveP99Ratio,
     double CommitP99Ratio,
     bool ThroughputBarMet,
-    bool P99BarMet);
+    bool P99BarMet,
+    int Round = 1);

@@ -94,6 +94,9 @@ public sealed class LoadRunner
 
         await WaitAsync(_options.Warmup, allWorkers);
         await _target.MarkAsync(measuring: true);
+        var servers = new ServerProcessMeter(_target.ServerProcesses);
+        servers.Start();
+        var loadAtStart = MachineProbe.LoadAverage();
         meter.Start();
         Volatile.Write(ref _measureStartedAt, Stopwatch.GetTimestamp());
         _measuring = true;
@@ -107,6 +110,8 @@ public sealed class LoadRunner
         var measuredEnd = Math.Max(_workers.Max(w => w.LastMeasuredCompletion), Volatile.Read(ref _measureStartedAt));
         var measuredSeconds = Math.Max(Stopwatch.GetElapsedTime(_measureStartedAt, measuredEnd).TotalSeconds, 1e-3);
         var process = meter.Stop(_workers.Sum(w => w.MeasuredRequests));
+        var serverUsage = servers.Stop(_workers.Sum(w => w.MeasuredRequests));
+        var loadAtEnd = MachineProbe.LoadAverage();
         await _target.MarkAsync(measuring: false);
         await display;
 
@@ -123,7 +128,10 @@ public sealed class LoadRunner
         }
 
         var diagnostics = await _target.DiagnosticsAsync();
-        return BuildReport(startedAt, runId, setupClock.Elapsed, measuredSeconds, process, diagnostics, audit);
+        var report = BuildReport(startedAt, runId, setupClock.Elapsed, measuredSeconds, process, diagnostics, audit);
+        ProcessUsage harness = new($"harness ({_target.HarnessRole} + load generator)", Environment.ProcessId, process.CpuPercentOfOneCore,
+            process.CpuMicrosecondsPerRequest, process.WorkingSetMiB);
+        return report with { Processes = [harness, .. serverUsage], LoadAverage = $"{loadAtStart} → {loadAtEnd}" };
     }
 
     private void SetPhase(string phase)

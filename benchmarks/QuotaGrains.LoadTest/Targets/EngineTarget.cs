@@ -47,6 +47,10 @@ public sealed class EngineTarget(EngineTargetOptions options, Azurite? sharedAzu
 
     public override string Key => $"engine-{options.Storage.ToString().ToLowerInvariant()}{(options.BinaryMemorySnapshots ? "-binary" : "")}";
 
+    public override string HarnessRole => "silo + client";
+
+    public override IReadOnlyList<ServerProcess> ServerProcesses => _azurite is { ProcessId: > 0 } azurite ? [new ServerProcess("Azurite", azurite.ProcessId)] : [];
+
     /// <summary>On Azurite, fewer at once: every setup step is a Table read or write, and Azurite's Table service is one
     /// Node thread whose cost per request grows with the table (a queue of 64 Spaces' requests overran the engine's
     /// 5 s storage timeout while 10,000 Spaces and 40,000 users were created).</summary>

@@ -27,6 +27,10 @@ public readonly record struct PoolView(bool Exists, long Allowance, long Used, l
 /// <summary>Numbers a target knows about itself (storage writes, the server's CPU and memory).</summary>
 public sealed record TargetDiagnostics(IReadOnlyDictionary<string, string> Values);
 
+/// <summary>A process the target started on this machine (a silo, Azurite, redis-server), whose CPU and memory the
+/// report shows beside the harness's own.</summary>
+public sealed record ServerProcess(string Role, int ProcessId);
+
 /// <summary>
 /// One system under test. The engine and Redis expose the same semantics: an idempotent reserve by operation id,
 /// commit and refund of items, insufficient-credit rejections, and a balance read.
@@ -64,4 +68,11 @@ public interface IQuotaTarget : IAsyncDisposable
     Task MarkAsync(bool measuring);
 
     Task<TargetDiagnostics> DiagnosticsAsync();
+
+    /// <summary>What the harness's own process holds besides the load generator, e.g. "client" or "silo + client".</summary>
+    string HarnessRole => "client";
+
+    /// <summary>The processes the target started and runs on (none when it runs in the harness's process or was
+    /// already running); known once <see cref="StartAsync"/> returned.</summary>
+    IReadOnlyList<ServerProcess> ServerProcesses => [];
 }

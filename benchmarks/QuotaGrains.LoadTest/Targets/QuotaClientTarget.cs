@@ -37,6 +37,7 @@ public abstract class QuotaClientTarget : IQuotaTarget
         await _host.StartAsync(cancellationToken);
         Quota = _host.Services.GetRequiredService<IQuotaClient>();
         OnStarted(_host.Services);
+        await OnStartedAsync(_host.Services, cancellationToken);
     }
 
     public async Task SetupAsync(WorkloadModel model, Action<int> progress, CancellationToken cancellationToken)
@@ -99,11 +100,16 @@ public abstract class QuotaClientTarget : IQuotaTarget
 
     public virtual Task<TargetDiagnostics> DiagnosticsAsync() => Task.FromResult(new TargetDiagnostics(new Dictionary<string, string>()));
 
+    public virtual string HarnessRole => "client";
+
+    public virtual IReadOnlyList<ServerProcess> ServerProcesses => [];
+
     public async ValueTask DisposeAsync()
     {
         if (_host is not null)
         {
             // Shutting down cancels work in flight (snapshots, timers): those errors are expected, not news.
+            await OnStoppingAsync(_host.Services);
             LogGate.Quiet = true;
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try
@@ -140,6 +146,12 @@ public abstract class QuotaClientTarget : IQuotaTarget
     protected virtual void OnStarted(IServiceProvider services)
     {
     }
+
+    /// <summary>After the host started, before setup (e.g. wait until every silo of a cluster is Active).</summary>
+    protected virtual Task OnStartedAsync(IServiceProvider services, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Before the host stops, while it can still make calls.</summary>
+    protected virtual Task OnStoppingAsync(IServiceProvider services) => Task.CompletedTask;
 
     protected virtual void OnStopped()
     {

@@ -12,8 +12,6 @@ namespace QuotaGrains.LoadTest.Targets;
 /// </summary>
 public sealed partial class SiloHostProcess : IAsyncDisposable
 {
-    private static readonly double TicksPerSecond = 100;
-
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly Lock _lock = new();
@@ -121,31 +119,39 @@ public sealed partial class SiloHostProcess : IAsyncDisposable
     }
 
     /// <summary>CPU seconds the process used so far (user + system), or 0 once it is gone.</summary>
-    public double CpuSeconds()
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{ProcessId}/stat");
-            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or InvalidOperationException)
-        {
-            return 0;
-        }
-    }
+    public double CpuSeconds() => ProcStat.CpuSeconds(ProcessId);
 
     /// <summary>The resident memory of the process in MiB, or 0.</summary>
-    public double ResidentMiB()
+    public double ResidentMiB() => ProcStat.ResidentMiB(ProcessId);
+
+    /// <summary>SIGTERM, as an operator or an orchestrator stops a silo: it leaves the cluster and deactivates its grains.
+    /// Killed if it has not exited within <paramref name="grace"/>; true if it exited by itself.</summary>
+    public async Task<bool> StopAsync(TimeSpan grace)
     {
         try
         {
-            var line = File.ReadLines($"/proc/{ProcessId}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? 0 : Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 0);
+            if (_process.HasExited)
+            {
+                return true;
+            }
+
+            using (var term = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", ProcessId.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false }))
+            {
+                await term!.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(grace);
+            await _process.WaitForExitAsync(timeout.Token);
+            return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        catch (OperationCanceledException)
         {
-            return 0;
+            await KillAsync();
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
         }
     }
 

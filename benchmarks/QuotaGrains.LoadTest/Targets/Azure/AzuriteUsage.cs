@@ -10,42 +10,14 @@ namespace QuotaGrains.LoadTest.Targets.Azure;
 /// </summary>
 public static class AzuriteUsage
 {
-    private static readonly double TicksPerSecond = ClockTicks();
-
     /// <summary>CPU seconds used so far by the whole process and by its main (JavaScript) thread; zeros once it exited.</summary>
     public static (double Process, double MainThread) CpuSeconds(this Azurite azurite)
     {
-        return (Read($"/proc/{azurite.ProcessId}/stat"), Read($"/proc/{azurite.ProcessId}/task/{azurite.ProcessId}/stat"));
-
-        static double Read(string path)
-        {
-            try
-            {
-                // Fields after the command name (which is in parentheses and may hold spaces): utime is field 14, stime 15.
-                var text = File.ReadAllText(path);
-                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-                return (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-            {
-                return 0;
-            }
-        }
+        return (ProcStat.CpuSecondsOf($"/proc/{azurite.ProcessId}/stat"), ProcStat.CpuSecondsOf($"/proc/{azurite.ProcessId}/task/{azurite.ProcessId}/stat"));
     }
 
     /// <summary>The resident memory of the process in MiB (from /proc/&lt;pid&gt;/status), or 0.</summary>
-    public static double ResidentMiB(this Azurite azurite)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{azurite.ProcessId}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? 0 : Math.Round(double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024, 0);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return 0;
-        }
-    }
+    public static double ResidentMiB(this Azurite azurite) => ProcStat.ResidentMiB(azurite.ProcessId);
 
     /// <summary>The process's I/O counters from <c>/proc/&lt;pid&gt;/io</c>: bytes passed to read and write system calls
     /// (sockets and files alike) and bytes that reached or came from the disk; zeros if unreadable.</summary>
@@ -115,22 +87,6 @@ public static class AzuriteUsage
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
-        }
-    }
-
-    private static double ClockTicks()
-    {
-        // USER_HZ is 100 on Linux for every mainstream architecture; getconf says so when it is present.
-        try
-        {
-            using var getconf = Process.Start(new ProcessStartInfo("getconf", "CLK_TCK") { RedirectStandardOutput = true, UseShellExecute = false });
-            var text = getconf?.StandardOutput.ReadToEnd().Trim();
-            getconf?.WaitForExit(2_000);
-            return double.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var hz) && hz > 0 ? hz : 100;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return 100;
         }
     }
 }

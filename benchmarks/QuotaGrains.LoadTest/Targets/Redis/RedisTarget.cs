@@ -32,6 +32,8 @@ public sealed class RedisTarget(RedisTargetOptions options) : IQuotaTarget
 
     public string Key => $"redis-{options.Persistence.ToString().ToLowerInvariant()}";
 
+    public IReadOnlyList<ServerProcess> ServerProcesses => _server is null ? [] : [new ServerProcess("redis-server", _server.ProcessId)];
+
     public static string Describe(RedisPersistence persistence) => persistence switch
     {
         RedisPersistence.None => "no persistence",
