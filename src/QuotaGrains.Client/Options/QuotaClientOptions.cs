@@ -20,7 +20,7 @@ public sealed class QuotaClientOptions
     /// to a silo that died fails until the cluster declares it dead), an answer that did not come. These end when the
     /// grain is reached where it lives then, so a caller sees nothing of a silo's graceful stop or a rolling restart, and
     /// nothing of a crash that the cluster detects and recovers from within the budget (measured on 3 silo processes:
-    /// 3–7 s from a <c>kill -9</c> to its Spaces served again; <c>ClusterFaultTests</c>). The engine's own fail-closed
+    /// 2.9–5.4 s from a <c>kill -9</c> to its Spaces served again; <c>ClusterFaultTests</c>). The engine's own fail-closed
     /// answer (storage down: <see cref="QuotaUnavailableException"/> without
     /// <see cref="QuotaUnavailableException.ClusterChanging"/>) is retried <see cref="MaxAttempts"/> times only, so that
     /// it reaches the caller in well under a second. An attempt started within the budget may take up to
