@@ -31,25 +31,11 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
         await cluster.KillAsync(victim);
 
         // Detection: the membership no longer has the silo active. Recovery: each of its Spaces answers again.
-        var detected = Task.Run(async () =>
-        {
-            while ((await Answer(() => cluster.HostsAsync(onlyActive: true)))?.ContainsKey(address) != false)
-            {
-                await Task.Delay(50);
-            }
-
-            return traffic.Now - killedAt;
-        });
-        var served = await Task.WhenAll(spaces.Select(space => Task.Run(async () =>
-        {
-            while (await Answer(() => cluster.Client.GetGrain<ISpaceGrain>(space).GetBalanceAsync()) is null)
-            {
-                await Task.Delay(50);
-            }
-
-            return traffic.Now - killedAt;
-        })));
-        var declaredDead = await detected.WaitAsync(SiloCluster.Patience);
+        var detected = Task.Run(() => UntilAsync(traffic, async () => (await Answer(() => cluster.HostsAsync(onlyActive: true)))?.ContainsKey(address) == false));
+        var served = await Task.WhenAll(spaces.Select(space =>
+            Task.Run(() => UntilAsync(traffic, async () => await Answer(() => cluster.Client.GetGrain<ISpaceGrain>(space).GetBalanceAsync()) is not null))));
+        var declaredDead = await detected - killedAt;
+        served = [.. served.Select(at => at - killedAt)];
         await traffic.AcknowledgedMoreAsync(300);
         output.WriteLine($"kill -9 of silo {victim.SiloPort}, home of {spaces.Count} of {traffic.Spaces.Count} Spaces; {Workers} workers");
         output.WriteLine($"declared dead {declaredDead} ms after the kill; its Spaces served again {served.Min()}–{served.Max()} ms after the kill " +
@@ -150,6 +136,20 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
         var busiest = homes.Where(h => h.Silo is not null).GroupBy(h => h.Silo!).MaxBy(g => g.Count());
         Assert.NotNull(busiest);
         return (busiest.Key, busiest.Select(h => h.Space).ToList());
+    }
+
+    /// <summary>When (<paramref name="traffic"/>'s <see cref="QuotaTraffic.Now"/>) <paramref name="condition"/> first held, asked every 50 ms for at
+    /// most <see cref="SiloCluster.Patience"/>.</summary>
+    private static async Task<long> UntilAsync(QuotaTraffic traffic, Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + SiloCluster.Patience;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
+            await Task.Delay(50);
+        }
+
+        return traffic.Now;
     }
 
     /// <summary>The answer of <paramref name="call"/> within 2 s, or default if it failed or took longer (the cluster is
