@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using QuotaGrains.Client.Options;
@@ -156,11 +157,14 @@ internal sealed partial class QuotaClient : IQuotaClient
 
     /// <summary>Calls through the gate, and retries with the same request (same operation id) while the outcome is
     /// unknown. A retry waits for the gate again; the pause between attempts holds no slot. What ends it: the result,
-    /// bad input (<see cref="ArgumentException"/>, as the engine sent it), the caller's own cancellation, or, after
-    /// <see cref="QuotaClientOptions.MaxAttempts"/>, <see cref="QuotaUnavailableException"/> naming the last cause.</summary>
+    /// bad input (<see cref="ArgumentException"/>, as the engine sent it), the caller's own cancellation, or
+    /// <see cref="QuotaUnavailableException"/> naming the last cause: after <see cref="QuotaClientOptions.MaxAttempts"/>,
+    /// or, while the failures say that the cluster is changing (<see cref="QuotaUnavailableException.IsClusterChange"/>, a
+    /// gateway connection lost), once <see cref="QuotaClientOptions.RetryBudget"/> has passed since the first attempt.</summary>
     private async Task<T> InvokeAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        var started = Stopwatch.GetTimestamp();
         var delay = _options.RetryDelay;
         for (var number = 1; ; number++)
         {
@@ -170,7 +174,8 @@ internal sealed partial class QuotaClient : IQuotaClient
             }
             catch (Exception exception) when (IsOutcomeUnknown(exception, cancellationToken))
             {
-                if (number >= _options.MaxAttempts)
+                if (number >= _options.MaxAttempts
+                    && !(QuotaUnavailableException.IsClusterChange(exception) && Stopwatch.GetElapsedTime(started) < _options.RetryBudget))
                 {
                     LogGaveUp(exception, number);
                     throw exception as QuotaUnavailableException
@@ -179,7 +184,7 @@ internal sealed partial class QuotaClient : IQuotaClient
 
                 LogRetry(exception, number);
                 await Task.Delay(delay, cancellationToken);
-                delay *= 2;
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, QuotaClientOptions.MaxRetryDelay.Ticks));
             }
         }
     }
@@ -204,7 +209,10 @@ internal sealed partial class QuotaClient : IQuotaClient
         catch (OperationCanceledException) when (lost.IsCancellationRequested && !task.IsCompleted)
         {
             _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw new QuotaUnavailableException("The connection to a silo of the quota engine was lost while the call was in flight; the outcome is unknown. Retry with the same operation id.");
+            throw new QuotaUnavailableException("The connection to a silo of the quota engine was lost while the call was in flight; the outcome is unknown. Retry with the same operation id.")
+            {
+                ClusterChanging = true,
+            };
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Orleans.Runtime.Messaging;
 
 namespace QuotaGrains;
 
@@ -38,6 +39,21 @@ public sealed class QuotaUnavailableException : OrleansException
         : base(WithCause(message, innerException))
     {
     }
+
+    /// <summary>True when the engine could not reach one of its own grains because the cluster is changing (a silo
+    /// stopping, or lost and not yet declared dead: a connection refused, a message rejected or unanswered on the way),
+    /// not because its storage failed: an attempt a moment later reaches the grain where it lives then. The client
+    /// retries these for <c>Quota:Client:RetryBudget</c>, and the engine's own fail-closed answers a few times only.</summary>
+    [Id(0)]
+    public bool ClusterChanging { get; init; }
+
+    /// <summary>Whether <paramref name="exception"/> is Orleans failing to deliver a call, or to get its answer, while
+    /// the cluster changes (<see cref="OrleansMessageRejectionException"/>, <see cref="SiloUnavailableException"/> among
+    /// them; <see cref="ConnectionFailedException"/>; <see cref="TimeoutException"/>), or a
+    /// <see cref="QuotaUnavailableException"/> that says so (<see cref="ClusterChanging"/>).</summary>
+    public static bool IsClusterChange(Exception exception) =>
+        exception is OrleansMessageRejectionException or ConnectionFailedException or TimeoutException
+            or QuotaUnavailableException { ClusterChanging: true };
 
     /// <summary><paramref name="message"/> followed by the cause's type and first line of message, and those of up to
     /// <see cref="MaxCauses"/> inner exceptions.</summary>

@@ -62,6 +62,10 @@ internal static class GrainBoundary
     private static QuotaUnavailableException Unavailable(Exception exception, string what, string subject, ILogger logger)
     {
         QuotaLog.CallFailed(logger, exception, what, subject);
-        return new QuotaUnavailableException($"{what} '{subject}' failed; the outcome is unknown. Retry with the same operation id.", exception);
+        return new QuotaUnavailableException($"{what} '{subject}' failed; the outcome is unknown. Retry with the same operation id.", exception)
+        {
+            // A silo stopping (Orleans rejects the calls it still gets, "Silo stopping") or lost: the client retries.
+            ClusterChanging = QuotaUnavailableException.IsClusterChange(exception),
+        };
     }
 }

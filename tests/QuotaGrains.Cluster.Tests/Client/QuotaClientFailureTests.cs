@@ -1,27 +1,35 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime.Messaging;
 using QuotaGrains.Client;
+using QuotaGrains.Client.Options;
 
 namespace QuotaGrains.Tests.Client;
 
 /// <summary>What the client makes of the failures the Orleans client raises: every "outcome unknown" is retried with
-/// the same request and ends as <see cref="QuotaUnavailableException"/>; bad input and the caller's own cancellation
-/// are the caller's; a call in flight when a gateway connection is lost ends at once.</summary>
+/// the same request and ends as <see cref="QuotaUnavailableException"/>, a few times or, while the cluster is changing,
+/// within a time budget; bad input and the caller's own cancellation are the caller's; a call in flight when a gateway
+/// connection is lost ends at once.</summary>
 public sealed class QuotaClientFailureTests : IDisposable
 {
     private readonly FakeSpace _space = new();
     private readonly ServiceProvider _services;
 
     public QuotaClientFailureTests()
+        : this(o => o.RetryDelay = TimeSpan.Zero)
+    {
+    }
+
+    private QuotaClientFailureTests(Action<QuotaClientOptions> options)
     {
         _services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
             .AddSingleton(Fake.GrainFactory(_space))
-            .AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero)
+            .AddQuotaClient(options)
             .BuildServiceProvider();
     }
 
@@ -29,16 +37,23 @@ public sealed class QuotaClientFailureTests : IDisposable
 
     public void Dispose() => _services.Dispose();
 
+    /// <summary>Failures that are not the cluster changing: the engine's own fail-closed answer and whatever else.</summary>
     public static TheoryData<Exception> OutcomeUnknown() =>
     [
-        new TimeoutException("Response did not arrive on time in 00:00:10 for message: Request ..."),
-        new SiloUnavailableException("The target silo became unavailable for message: Request ..."),
-        new ConnectionFailedException("There are no available gateways."),
         new GatewayTooBusyException(),
         new OrleansException("Error from storage provider AzureTableGrainStorage.space during ReadStateAsync"),
         new TaskCanceledException("A task was canceled."),
         new TypeLoadException("Unable to load Azure.RequestFailedException, Azure.Core"),
         new QuotaUnavailableException("Space 's' could not make its changes durable."),
+    ];
+
+    /// <summary>Failures that say the cluster is changing (a silo stopping or lost, an answer that did not come).</summary>
+    public static TheoryData<Exception> ClusterChanging() =>
+    [
+        new TimeoutException("Response did not arrive on time in 00:00:10 for message: Request ..."),
+        new SiloUnavailableException("The target silo became unavailable for message: Request ..."),
+        new ConnectionFailedException("There are no available gateways."),
+        new QuotaUnavailableException("Routing to Space 's' failed; the outcome is unknown.") { ClusterChanging = true },
     ];
 
     [Theory]
@@ -61,6 +76,46 @@ public sealed class QuotaClientFailureTests : IDisposable
         {
             Assert.Contains($"{failure.GetType().FullName}: {failure.Message}", thrown.Message);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(ClusterChanging))]
+    public async Task A_cluster_change_is_retried_past_MaxAttempts_within_the_budget(Exception failure)
+    {
+        var balance = Balance();
+        for (var i = 0; i < 7; i++)
+        {
+            _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(failure));
+        }
+
+        _space.Outcomes.Enqueue(() => Task.FromResult<SpaceBalance?>(balance));
+
+        Assert.Same(balance, await Quota.GetBalanceAsync("space"));
+        Assert.Equal(8, _space.Calls);
+    }
+
+    [Fact]
+    public async Task A_cluster_change_that_outlasts_the_budget_is_thrown_as_QuotaUnavailableException()
+    {
+        var budget = TimeSpan.FromMilliseconds(300);
+        using var test = new QuotaClientFailureTests(o =>
+        {
+            o.RetryDelay = TimeSpan.FromMilliseconds(10);
+            o.RetryBudget = budget;
+        });
+        for (var i = 0; i < 1_000; i++)
+        {
+            test._space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
+        }
+
+        var started = Stopwatch.StartNew();
+        var thrown = await Assert.ThrowsAsync<QuotaUnavailableException>(() => test.Quota.GetBalanceAsync("space"));
+
+        // It gave up only once the budget was spent (how many attempts fit depends on the machine's timer), and with the
+        // last cause, before the queue of failures ran out.
+        Assert.True(started.Elapsed >= budget, $"gave up after {started.Elapsed}");
+        Assert.InRange(test._space.Calls, 3, 999);
+        Assert.Contains($"{typeof(SiloUnavailableException).FullName}: lost", thrown.Message);
     }
 
     [Fact]
@@ -135,9 +190,10 @@ public sealed class QuotaClientFailureTests : IDisposable
     [Fact]
     public async Task A_settle_that_failed_is_sent_again_with_the_same_operation_id()
     {
-        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
-        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
-        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(new SiloUnavailableException("lost")));
+        var unavailable = new QuotaUnavailableException("Space 'space' could not make its changes durable.");
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(unavailable));
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(unavailable));
+        _space.Outcomes.Enqueue(() => Task.FromException<SpaceBalance?>(unavailable));
         await using var hold = await Quota.ReserveAsync("user", "space", new GenerationSpec("recolor"), operationId: "h");
 
         await Assert.ThrowsAsync<QuotaUnavailableException>(() => hold.CommitAsync());

@@ -16,13 +16,20 @@ public sealed class QuotaClientOptionsTests
             .AddQuotaClient(o =>
             {
                 o.MaxAttempts = 0;
+                o.RetryBudget = TimeSpan.FromSeconds(-1);
                 o.ResponseTimeout = TimeSpan.Zero;
             })
             .BuildServiceProvider();
 
         var refused = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<QuotaClientOptions>>().Value);
 
-        Assert.Equal(["Quota:Client: MaxAttempts must be at least 1.", "Quota:Client: ResponseTimeout must be positive."], refused.Failures);
+        Assert.Equal(
+            [
+                "Quota:Client: MaxAttempts must be at least 1.",
+                "Quota:Client: RetryBudget must not be negative (0 = only MaxAttempts).",
+                "Quota:Client: ResponseTimeout must be positive.",
+            ],
+            refused.Failures);
     }
 
     [Fact]

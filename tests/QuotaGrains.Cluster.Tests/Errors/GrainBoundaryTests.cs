@@ -1,6 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Hosting;
+using Orleans.Serialization;
 using Orleans.TestingHost;
+using QuotaGrains.Grains.Boundary;
 using QuotaGrains.Client;
 using QuotaGrains.Grains.Ledger;
 using QuotaGrains.Tests.Cluster;
@@ -43,6 +46,20 @@ public sealed class GrainBoundaryTests : IAsyncLifetime
         Assert.Null(thrown.InnerException);
         Assert.Contains($"{typeof(StorageSdkException).FullName}: Service request failed. ---> System.IO.IOException: Connection refused", thrown.Message);
         Assert.StartsWith($"The ledger of Space '{spaceId}' could not be read", thrown.Message);
+        Assert.False(thrown.ClusterChanging);
+    }
+
+    [Fact]
+    public async Task A_lost_silo_between_grains_says_that_the_cluster_is_changing_across_the_wire()
+    {
+        var thrown = await Assert.ThrowsAsync<QuotaUnavailableException>(() =>
+            GrainBoundary.GuardAsync(Task.FromException<int>(new SiloUnavailableException("lost")), "Routing to Space", "s", NullLogger.Instance));
+        var serializer = _cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
+        var received = Assert.IsType<QuotaUnavailableException>(serializer.Deserialize<Exception>(serializer.SerializeToArray<Exception>(thrown)));
+
+        Assert.True(thrown.ClusterChanging);
+        Assert.True(received.ClusterChanging);
+        Assert.Equal(thrown.Message, received.Message);
     }
 
     [Fact]

@@ -17,13 +17,21 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _output = [];
 
-    private SiloProcess(Process process, int gatewayPort)
+    private SiloProcess(Process process, int siloPort, int gatewayPort)
     {
         _process = process;
+        SiloPort = siloPort;
         GatewayPort = gatewayPort;
     }
 
+    /// <summary>The port silos reach this one at: what its <c>SiloAddress</c> in the membership shows.</summary>
+    public int SiloPort { get; }
+
     public int GatewayPort { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     public string Output
     {
@@ -40,7 +48,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <paramref name="settings"/> are more configuration keys (e.g. <c>Quota:Journal:SnapshotInterval</c>).</summary>
     public static async Task<SiloProcess> StartAsync(string connectionString, string serviceId, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var gatewayPort = LoopbackPorts.Next();
+        var (siloPort, gatewayPort) = (LoopbackPorts.Next(), LoopbackPorts.Next());
         var environment = new Dictionary<string, string>
         {
             ["Quota__Storage__Kind"] = "azure",
@@ -53,10 +61,10 @@ public sealed class SiloProcess : IAsyncDisposable
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
-        var info = StartInfo(gatewayPort, environment);
+        var info = StartInfo(siloPort, gatewayPort, environment);
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("The silo did not start.");
-        var silo = new SiloProcess(process, gatewayPort);
+        var silo = new SiloProcess(process, siloPort, gatewayPort);
         process.OutputDataReceived += (_, e) => silo.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => silo.OnLine(e.Data);
         process.BeginOutputReadLine();
@@ -90,7 +98,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <paramref name="timeout"/> (then it is killed and this throws): its exit code, standard output and standard error.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunToExitAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
     {
-        using var process = Process.Start(StartInfo(LoopbackPorts.Next(), environment)) ?? throw new InvalidOperationException("The silo did not start.");
+        using var process = Process.Start(StartInfo(LoopbackPorts.Next(), LoopbackPorts.Next(), environment)) ?? throw new InvalidOperationException("The silo did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         try
@@ -117,10 +125,50 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, as an orchestrator stops a server: the .NET host stops, which runs Orleans' graceful
+    /// shutdown (the silo leaves the membership, its grains deactivate). Waits for the exit (at most
+    /// <paramref name="timeout"/>, then SIGKILL and this throws) and returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            await SignalAsync("TERM");
+            try
+            {
+                await _process.WaitForExitAsync().WaitAsync(timeout);
+            }
+            catch (TimeoutException)
+            {
+                await KillAsync();
+                throw new TimeoutException($"The silo did not stop within {timeout} of SIGTERM:\n{Output}");
+            }
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGSTOP: the process is frozen (no thread runs, its sockets stay open), as a host gone silent.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: a paused process runs on from where it was.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
         _process.Dispose();
+    }
+
+    /// <summary>Sends SIG<paramref name="signal"/> with <c>kill</c>: .NET sends only SIGKILL by itself.</summary>
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", $"-{signal} {_process.Id}") { UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start.");
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}.");
+        }
     }
 
     private void OnLine(string? line)
@@ -141,9 +189,9 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The silo built beside these tests on free ports (the gateway on <paramref name="gatewayPort"/>), output
-    /// redirected, with <paramref name="environment"/> as its settings.</summary>
-    private static ProcessStartInfo StartInfo(int gatewayPort, IReadOnlyDictionary<string, string> environment)
+    /// <summary>The silo built beside these tests on <paramref name="siloPort"/> and <paramref name="gatewayPort"/>,
+    /// output redirected, with <paramref name="environment"/> as its settings.</summary>
+    private static ProcessStartInfo StartInfo(int siloPort, int gatewayPort, IReadOnlyDictionary<string, string> environment)
     {
         var siloDll = SiloAssemblyPath();
         var info = new ProcessStartInfo("dotnet", $"\"{siloDll}\"")
@@ -153,7 +201,7 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.Environment["Quota__Silo__SiloPort"] = LoopbackPorts.Next().ToString();
+        info.Environment["Quota__Silo__SiloPort"] = siloPort.ToString();
         info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (name, value) in environment)
