@@ -94,7 +94,8 @@ public static class QuotaServiceDefaultsExtensions
             ResponseWriter = WriteHealthAsync,
         });
 
-        var telemetry = app.Services.GetRequiredService<IOptions<QuotaTelemetryOptions>>().Value;
+        // Read, not resolved: resolving validates, and a host reports refused settings when it starts, not here.
+        var telemetry = app.Configuration.GetSection(QuotaTelemetryOptions.SectionName).Get<QuotaTelemetryOptions>() ?? new QuotaTelemetryOptions();
         if (telemetry.Prometheus)
         {
             app.MapPrometheusScrapingEndpoint(telemetry.MetricsPath);

@@ -52,6 +52,7 @@ public static class QuotaEngineHostExtensions
                 kestrel.Listen(silo.IsAzure ? IPAddress.Any : IPAddress.Loopback, silo.HttpPort);
             }
         });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.ShutdownTimeout);
         builder.Services.AddHealthChecks()
             .AddCheck<SiloActiveHealthCheck>("silo", tags: [QuotaTelemetry.ReadyTag])
             .AddCheck<StorageHealthCheck>("storage", tags: [QuotaTelemetry.ReadyTag])
@@ -115,7 +116,8 @@ public static class QuotaEngineHostExtensions
     public static WebApplication MapQuotaEngineEndpoints(this WebApplication app)
     {
         app.MapQuotaDefaultEndpoints();
-        var silo = app.Services.GetRequiredService<IOptions<QuotaSiloOptions>>().Value;
+        // Read, not resolved: a refused setting must reach RunQuotaEngineAsync, which names it (exit 78).
+        var silo = app.Configuration.GetSection("Quota:Silo").Get<QuotaSiloOptions>() ?? new QuotaSiloOptions();
         if (silo.DashboardOn(app.Environment))
         {
             app.MapOrleansDashboard(silo.DashboardPath.TrimEnd('/'));

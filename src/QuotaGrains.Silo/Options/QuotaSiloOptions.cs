@@ -58,6 +58,11 @@ public sealed class QuotaSiloOptions
     /// silos watch their pods, so that a deleted pod's silo is declared dead at once (default off; with <c>azure</c>).</summary>
     public bool Kubernetes { get; set; }
 
+    /// <summary>How long the silo may take to stop after SIGTERM (default 90 s): Orleans deactivates every Space, and
+    /// each writes its final snapshot, so that the next activation elsewhere replays no journal. A container's grace
+    /// period must be longer (the Kubernetes manifests give 120 s).</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
     public bool DashboardOn(IHostEnvironment environment) => Dashboard ?? environment.IsDevelopment();
 
     public bool IsAzure => string.Equals(Clustering, Azure, StringComparison.OrdinalIgnoreCase);
@@ -104,6 +109,11 @@ public sealed class QuotaSiloOptions
             || DashboardPath.StartsWith("/health", StringComparison.OrdinalIgnoreCase))
         {
             yield return $"DashboardPath '{DashboardPath}' must start with '/', name a path below the root, and not be under /health.";
+        }
+
+        if (ShutdownTimeout < TimeSpan.FromSeconds(1) || ShutdownTimeout > TimeSpan.FromHours(1))
+        {
+            yield return $"ShutdownTimeout {ShutdownTimeout} must be between 1 second and 1 hour.";
         }
 
         if (Kubernetes && !IsAzure)

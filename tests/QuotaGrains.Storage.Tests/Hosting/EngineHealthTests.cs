@@ -65,6 +65,7 @@ public sealed class EngineHealthTests
         Assert.Equal(["HttpPort must differ from SiloPort and GatewayPort."], new QuotaSiloOptions { HttpPort = 30000 }.Validate(null));
         Assert.Equal(["DashboardPath '/health/dash' must start with '/', name a path below the root, and not be under /health."], new QuotaSiloOptions { DashboardPath = "/health/dash" }.Validate(null));
         Assert.Equal(["DashboardPath '/' must start with '/', name a path below the root, and not be under /health."], new QuotaSiloOptions { DashboardPath = "/" }.Validate(null));
+        Assert.Equal(["ShutdownTimeout 00:00:00 must be between 1 second and 1 hour."], new QuotaSiloOptions { ShutdownTimeout = TimeSpan.Zero }.Validate(null));
         Assert.Equal(["Kubernetes hosting needs Clustering 'azure' (silos in pods form a cluster through the membership table)."], new QuotaSiloOptions { Kubernetes = true }.Validate(null));
     }
 
