@@ -37,6 +37,26 @@ public sealed class EngineHealthTests
     }
 
     [Fact]
+    public async Task Readiness_fails_while_Azure_storage_does_not_answer_and_returns_with_it()
+    {
+        await using var azurite = await Azurite.StartOnDiskAsync();
+        await using var engine = await EngineWebHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Quota:Storage:Kind"] = "azure",
+            ["Quota:Storage:ConnectionString"] = azurite.ConnectionString,
+            ["Quota:Storage:OperationTimeout"] = "00:00:02",
+        });
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await CheckAsync(engine, "storage"));
+
+        // The answer is kept for StorageHealthCheck.CacheFor (5 s): wait for the next probe to see the outage.
+        await azurite.StopAsync();
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await WaitForCheckAsync(engine, "storage", "Unhealthy"));
+
+        await azurite.RestartAsync();
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await WaitForCheckAsync(engine, "storage", "Healthy"));
+    }
+
+    [Fact]
     public async Task In_production_the_dashboard_is_off_unless_configured()
     {
         await using var engine = await EngineWebHost.StartAsync();
@@ -69,11 +89,31 @@ public sealed class EngineHealthTests
         Assert.Equal(["Kubernetes hosting needs Clustering 'azure' (silos in pods form a cluster through the membership table)."], new QuotaSiloOptions { Kubernetes = true }.Validate(null));
     }
 
-    private static async Task<(HttpStatusCode Status, string? Journal)> JournalCheckAsync(EngineWebHost engine)
+    private static Task<(HttpStatusCode Status, string? Check)> JournalCheckAsync(EngineWebHost engine) => CheckAsync(engine, "journal");
+
+    /// <summary>The readiness answer and the status of one of its checks.</summary>
+    private static async Task<(HttpStatusCode Status, string? Check)> CheckAsync(EngineWebHost engine, string check)
     {
         using var ready = await engine.Http.GetAsync("/health/ready");
         using var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
-        return (ready.StatusCode, report.RootElement.GetProperty("checks").GetProperty("journal").GetProperty("status").GetString());
+        return (ready.StatusCode, report.RootElement.GetProperty("checks").GetProperty(check).GetProperty("status").GetString());
+    }
+
+    /// <summary>Probes as Kubernetes would (every 250 ms here) until <paramref name="check"/> reports <paramref name="status"/>;
+    /// the deadline only bounds a hang (the cache lasts 5 s, a probe of a stopped Azurite fails at once or at its timeout).</summary>
+    private static async Task<(HttpStatusCode Status, string? Check)> WaitForCheckAsync(EngineWebHost engine, string check, string status)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var answer = await CheckAsync(engine, check);
+            if (answer.Check == status || DateTime.UtcNow > deadline)
+            {
+                return answer;
+            }
+
+            await Task.Delay(250);
+        }
     }
 
     private sealed class Environment(string name) : IHostEnvironment
