@@ -8,12 +8,16 @@ namespace QuotaGrains.Grains.Journal;
 internal sealed partial class SiloJournalWriter
 {
     private Exception? _lastAppendFailure;
+    private long _lastAppendFailureAt;
 
     /// <summary>Block appends sent and not yet answered.</summary>
     public int AppendsInFlight => _options.MaxAppendsInFlight - _slots.CurrentCount;
 
     /// <summary>Why the latest block append failed, or null if it succeeded (or none was made yet).</summary>
     public Exception? LastAppendFailure => Volatile.Read(ref _lastAppendFailure);
+
+    /// <summary>How long ago the latest block append failed (meaningful while <see cref="LastAppendFailure"/> is set).</summary>
+    public TimeSpan SinceLastAppendFailure => _runtime.Time.GetElapsedTime(Volatile.Read(ref _lastAppendFailureAt));
 
     /// <summary>The span of one block append, when a request whose record rides in it is traced and sampled: a child of
     /// the first such request's span (a block serves many Spaces, a span has one parent), with links to the others.
@@ -64,6 +68,11 @@ internal sealed partial class SiloJournalWriter
     /// <summary>The append is over: remember its failure (or clear the last one) and end its span.</summary>
     private void AppendEnded(Block block, Activity? span)
     {
+        if (block.Error is not null)
+        {
+            Volatile.Write(ref _lastAppendFailureAt, _runtime.Time.GetTimestamp());
+        }
+
         Volatile.Write(ref _lastAppendFailure, block.Error);
         if (span is null)
         {
