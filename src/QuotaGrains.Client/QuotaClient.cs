@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using QuotaGrains.Client.Diagnostics;
 using QuotaGrains.Client.Options;
 
 namespace QuotaGrains.Client;
@@ -17,16 +18,18 @@ internal sealed partial class QuotaClient : IQuotaClient
     private readonly ILogger<QuotaClient> _logger;
     private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
     private readonly CallGate _gate;
+    private readonly ClientTelemetry _telemetry;
 
     /// <param name="inSilo">Whether this client runs inside a silo's process (co-hosted): its process's load is then the
     /// engine's, and its admission gate bounds by default (<see cref="QuotaClientOptions.MaxConcurrentCallsWhenBusy"/>).</param>
-    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger, bool inSilo)
+    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger, bool inSilo, ClientTelemetry telemetry)
     {
         _grains = grains;
         _options = options.Value;
         _gatewayLoss = gatewayLoss;
         _logger = logger;
         _gate = new CallGate(_options.CallBoundWhenBusy(inSilo));
+        _telemetry = telemetry;
     }
 
     /// <summary>The calls let into the engine at once while this process is busy; 0 = no bound.</summary>
@@ -49,7 +52,18 @@ internal sealed partial class QuotaClient : IQuotaClient
         }
 
         var request = new ReserveRequest(operationId ?? Guid.NewGuid().ToString("N"), spec, count);
-        var result = await InvokeAsync(() => User(userId).ReserveAsync(spaceId, request), cancellationToken);
+        var span = ClientTelemetry.Start("quota.reserve", spaceId, request.OperationId);
+        ReserveResult result;
+        try
+        {
+            result = await InvokeAsync(() => User(userId).ReserveAsync(spaceId, request), cancellationToken);
+        }
+        catch (Exception exception) when (ClientTelemetry.Failed(span, exception))
+        {
+            throw;
+        }
+
+        ClientTelemetry.End(span, result);
         var hold = new QuotaHold(this, userId, spaceId, result);
         if (cancellationToken.IsCancellationRequested)
         {
@@ -113,7 +127,23 @@ internal sealed partial class QuotaClient : IQuotaClient
     internal Task<SettleResult> SettleAsync(QuotaHold hold, bool commit, SettleRequest request, CancellationToken cancellationToken)
     {
         var user = User(hold.UserId);
-        return InvokeAsync(() => commit ? user.CommitAsync(hold.SpaceId, request) : user.RefundAsync(hold.SpaceId, request), cancellationToken);
+        var span = ClientTelemetry.Start(commit ? "quota.commit" : "quota.refund", hold.SpaceId, request.OperationId);
+        var settle = InvokeAsync(() => commit ? user.CommitAsync(hold.SpaceId, request) : user.RefundAsync(hold.SpaceId, request), cancellationToken);
+        return span is null ? settle : TracedAsync(settle, span);
+    }
+
+    private static async Task<SettleResult> TracedAsync(Task<SettleResult> settle, System.Diagnostics.Activity span)
+    {
+        try
+        {
+            var result = await settle;
+            ClientTelemetry.End(span, result);
+            return result;
+        }
+        catch (Exception exception) when (ClientTelemetry.Failed(span, exception))
+        {
+            throw;
+        }
     }
 
     internal async Task RefundOnDisposeAsync(QuotaHold hold)
@@ -178,11 +208,13 @@ internal sealed partial class QuotaClient : IQuotaClient
                     && !(QuotaUnavailableException.IsClusterChange(exception) && Stopwatch.GetElapsedTime(started) < _options.RetryBudget))
                 {
                     LogGaveUp(exception, number);
+                    _telemetry.GaveUp(exception);
                     throw exception as QuotaUnavailableException
                         ?? new QuotaUnavailableException($"The quota engine did not answer after {number} attempt(s); the outcome is unknown. Retry with the same operation id.", exception);
                 }
 
                 LogRetry(exception, number);
+                _telemetry.Retried(exception);
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, QuotaClientOptions.MaxRetryDelay.Ticks));
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -24,6 +25,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     private readonly TimeProvider _time;
     private readonly RenewalIndex _renewalIndex;
     private readonly QuotaInstruments _instruments;
+    private readonly ActiveSpaces _active;
     private readonly ILogger<SpaceGrain> _logger;
     private readonly bool _durableStorage;
     private IGrainTimer? _wakeTimer;
@@ -34,6 +36,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
         IOptions<QuotaStorageOptions> storageOptions,
         SpaceLogServices services,
         RenewalIndex renewalIndex,
+        ActiveSpaces active,
         ILogger<SpaceGrain> logger)
     {
         var storage = stateFactory.Create<SpaceSnapshot>(grainContext, "space", storageOptions.Value.ProviderName);
@@ -42,23 +45,29 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
         _time = services.Time;
         _instruments = services.Instruments;
         _renewalIndex = renewalIndex;
+        _active = active;
         _logger = logger;
     }
 
     private string SpaceId => this.GetPrimaryKeyString();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken) => _log.RecoverAsync(cancellationToken);
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await _log.RecoverAsync(cancellationToken);
+        _active.Add(_log);
+    }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _wakeTimer?.Dispose();
+        _active.Remove(_log);
         var shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
         return _log.CloseAsync(nowhereToGo: shuttingDown && !_durableStorage, shuttingDown, cancellationToken);
     }
 
     public async Task<CommandResult> CreateAsync(CreateSpaceRequest request)
     {
-        var outcome = Decide(p => p.Create(request, _time.GetUtcNow()), "create");
+        var outcome = Decide(p => p.Create(request, _time.GetUtcNow()), "create", request);
         await _log.DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
@@ -74,7 +83,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
 
     public async Task<CommandResult> AddMemberAsync(AddMemberRequest request)
     {
-        var outcome = Decide(p => p.AddMember(request, _time.GetUtcNow()), "add-member");
+        var outcome = Decide(p => p.AddMember(request, _time.GetUtcNow()), "add-member", request);
         await _log.DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
@@ -87,7 +96,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
 
     public async Task<CommandResult> RemoveMemberAsync(RemoveMemberRequest request)
     {
-        var outcome = Decide(p => p.RemoveMember(request, _time.GetUtcNow()), "remove-member");
+        var outcome = Decide(p => p.RemoveMember(request, _time.GetUtcNow()), "remove-member", request);
         await _log.DurableAsync(outcome);
         if (outcome.Result.Succeeded)
         {
@@ -99,28 +108,28 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
 
     public async Task<CommandResult> ChangePlanAsync(ChangePlanRequest request)
     {
-        var outcome = Decide(p => p.ChangePlan(request, _time.GetUtcNow()), "change-plan");
+        var outcome = Decide(p => p.ChangePlan(request, _time.GetUtcNow()), "change-plan", request);
         await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<ReserveResult> ReserveAsync(string userId, ReserveRequest request)
     {
-        var outcome = Decide(p => p.Reserve(userId, request, _time.GetUtcNow()), "reserve");
+        var outcome = Decide(p => p.Reserve(userId, request, _time.GetUtcNow()), "reserve", request);
         await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<SettleResult> CommitAsync(string userId, SettleRequest request)
     {
-        var outcome = Decide(p => p.Commit(userId, request, _time.GetUtcNow()), "commit");
+        var outcome = Decide(p => p.Commit(userId, request, _time.GetUtcNow()), "commit", request);
         await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
     public async Task<SettleResult> RefundAsync(string userId, SettleRequest request)
     {
-        var outcome = Decide(p => p.Refund(userId, request, _time.GetUtcNow()), "refund");
+        var outcome = Decide(p => p.Refund(userId, request, _time.GetUtcNow()), "refund", request);
         await _log.DurableAsync(outcome);
         return outcome.Result;
     }
@@ -173,11 +182,22 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
 
     public Task SnapshotAsync() => _log.SnapshotAsync();
 
-    private Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide, string kind)
+    private Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide, string kind, object? request)
         where TResult : OperationResult
     {
         var outcome = _log.Decide(decide);
-        _instruments.Requests.Add(1, new("kind", kind), new("outcome", outcome.Result.Rejection?.Code.ToString() ?? (outcome.Result.Replayed ? "Replayed" : "Accepted")));
+        var result = outcome.Result.Rejection?.Code.ToString() ?? (outcome.Result.Replayed ? "Replayed" : "Accepted");
+        _instruments.Requests.Add(1, new("kind", kind), new("outcome", result));
+        if (outcome.Result.Rejection is not null)
+        {
+            _instruments.Rejections.Add(1, new("kind", kind), new("code", result));
+        }
+
+        if (Activity.Current is { IsAllDataRequested: true } span)
+        {
+            QuotaActivity.TagDecision(span, SpaceId, kind, request, result);
+        }
+
         return outcome;
     }
 

@@ -97,6 +97,7 @@ public sealed partial class SiloHostProcess : IAsyncDisposable
         info.Environment["Quota__Storage__ConnectionString"] = connectionString;
         info.Environment["Quota__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["Quota__Silo__HttpPort"] = LoopbackPorts.Next().ToString(CultureInfo.InvariantCulture); // health, metrics: a port of its own
         info.Environment["Quota__Silo__ServiceId"] = serviceId;
         info.Environment["Quota__Silo__ClusterId"] = clusterId;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";

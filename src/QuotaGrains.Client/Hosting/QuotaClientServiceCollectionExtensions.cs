@@ -4,7 +4,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime;
+using System.Diagnostics.Metrics;
 using QuotaGrains.Client;
+using QuotaGrains.Client.Diagnostics;
 using QuotaGrains.Client.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -34,12 +36,14 @@ public static class QuotaClientServiceCollectionExtensions
 
         // Only a silo registers its local details: there the client shares the engine's process, and its admission gate
         // sees the engine's load (CallGate); an Orleans client's process is a generation server's.
+        services.TryAddSingleton(sp => new ClientTelemetry(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IQuotaClient>(sp => new QuotaClient(
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<QuotaClientOptions>>(),
             sp.GetRequiredService<GatewayLossSignal>(),
             sp.GetRequiredService<ILogger<QuotaClient>>(),
-            inSilo: sp.GetService<ILocalSiloDetails>() is not null));
+            inSilo: sp.GetService<ILocalSiloDetails>() is not null,
+            sp.GetRequiredService<ClientTelemetry>()));
         return services;
     }
 }

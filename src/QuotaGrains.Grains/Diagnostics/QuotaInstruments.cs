@@ -20,7 +20,13 @@ internal sealed class QuotaInstruments : IDisposable
         JournalBlockRecords = _meter.CreateHistogram<long>("quota.journal.block.records", unit: "{record}", description: "Records in one journal block (group commit across Spaces).");
         JournalRecoveryBytes = _meter.CreateCounter<long>("quota.journal.recovery.bytes", unit: "By", description: "Journal bytes read back for recovering Spaces (and retention).");
         SnapshotWrites = _meter.CreateCounter<long>("quota.space.snapshots", description: "Space snapshots written.");
+        Rejections = _meter.CreateCounter<long>("quota.rejections", unit: "{request}", description: "Requests a Space refused, by kind (reserve, commit, ...) and code (InsufficientCredits, NotAMember, ...).");
     }
+
+    /// <summary>The meter, for the observable gauges of <see cref="EngineGauges"/>.</summary>
+    public Meter Meter => _meter;
+
+    public Counter<long> Rejections { get; }
 
     public Histogram<double> JournalAppendDuration { get; }
 

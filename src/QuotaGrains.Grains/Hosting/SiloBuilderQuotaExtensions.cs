@@ -31,6 +31,10 @@ public static class SiloBuilderQuotaExtensions
     /// OpenTelemetry <c>AddMeter</c>.</summary>
     public const string MeterName = QuotaInstruments.MeterName;
 
+    /// <summary>The activity source of the engine's spans (the journal append; Orleans' grain call spans carry the
+    /// Space, operation and outcome), for a host's OpenTelemetry <c>AddSource</c>.</summary>
+    public const string ActivitySourceName = QuotaActivity.SourceName;
+
     public static ISiloBuilder AddQuotaGrains(this ISiloBuilder builder, Action<QuotaGrainsOptionsBuilder>? configure = null)
     {
         var services = builder.Services;
@@ -90,6 +94,8 @@ public static class SiloBuilderQuotaExtensions
             new PlanCatalog(sp.GetRequiredService<IOptions<PlanCatalogOptions>>().Value),
             sp.GetRequiredService<IOptions<SpaceRulesOptions>>().Value));
         services.TryAddSingleton<QuotaInstruments>();
+        services.TryAddSingleton<ActiveSpaces>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineGauges>();
 
         // The storage kind decides what stands behind the journal, the ledger and the grain storage provider.
         if (storage.IsAzure && !string.IsNullOrWhiteSpace(storage.ConnectionString))

@@ -246,6 +246,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
     private async Task AppendBlockAsync(Block block, byte[] data, Block? previous)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var span = StartAppendSpan(block);
         try
         {
             using var timeout = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
@@ -283,6 +284,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         finally
         {
             block.Finished = true;
+            AppendEnded(block, span);
             block.Done.TrySetResult();
             _slots.Release();
             CompleteInOrder();
@@ -378,6 +380,9 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         public string SpaceId { get; } = spaceId;
 
         public byte[] Record { get; } = record;
+
+        /// <summary>The span of the request that handed it in, if recorded (the block's append span follows it).</summary>
+        public System.Diagnostics.Activity? Caller { get; } = RecordedCaller();
 
         public TaskCompletionSource<JournalPosition> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

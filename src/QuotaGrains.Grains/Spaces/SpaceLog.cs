@@ -37,7 +37,7 @@ internal sealed class SpaceLog
     private bool _snapshotBeforeAppend = true;
     private bool _replayedJournal;
     private Task? _pinning;
-    private DateTimeOffset? _dirtySince;
+    private long _dirtySinceTicks;
     private DateTimeOffset _lastSnapshotAt = DateTimeOffset.MinValue;
     private Task _writingSnapshot = Task.CompletedTask;
     private Task? _queuedSnapshot;
@@ -65,6 +65,20 @@ internal sealed class SpaceLog
 
     /// <summary>The sequence of the last event the journal acknowledged (or recovery found): what reads show.</summary>
     public long DurableSequence => _durable.State.Sequence;
+
+    /// <summary>Durable events no snapshot holds yet (read by the gauges, from any thread).</summary>
+    public int UnsnapshottedEvents => _unsnapshotted.Count;
+
+    /// <summary>When the oldest durable event not in a snapshot became durable, in UTC ticks; 0 when none (read by the
+    /// gauges, from any thread: one word).</summary>
+    public long DirtySinceTicks => Volatile.Read(ref _dirtySinceTicks);
+
+    /// <summary>Since when durable events wait for a snapshot (null: none do).</summary>
+    private DateTimeOffset? DirtySince
+    {
+        get => _dirtySinceTicks == 0 ? null : new DateTimeOffset(_dirtySinceTicks, TimeSpan.Zero);
+        set => Volatile.Write(ref _dirtySinceTicks, value?.UtcTicks ?? 0);
+    }
 
     /// <summary>A request decided on the live pool; refused (outcome unknown) while the Space is failed.</summary>
     public Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide)
@@ -122,7 +136,7 @@ internal sealed class SpaceLog
         var now = _services.Time.GetUtcNow();
         if (_unsnapshotted.Count > 0)
         {
-            _dirtySince = now;
+            DirtySince = now;
         }
 
         var changes = Live.MigrateLegacyPools(now).Concat(Live.AdvanceTo(now)).ToList();
@@ -265,7 +279,7 @@ internal sealed class SpaceLog
                 await AppendAsync(due);
             }
 
-            if (_dirtySince is { } dirty && now - dirty >= _services.Options.SnapshotInterval)
+            if (DirtySince is { } dirty && now - dirty >= _services.Options.SnapshotInterval)
             {
                 await SnapshotInOrderAsync();
             }
@@ -319,7 +333,7 @@ internal sealed class SpaceLog
         }
 
         _durableFrom = blockStart;
-        _dirtySince ??= _services.Time.GetUtcNow();
+        DirtySince ??= _services.Time.GetUtcNow();
         _services.Instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(_appendStarted).TotalMilliseconds);
         _services.Instruments.WriteBatch.Record(events.Count);
         if (_unsnapshotted.Count >= _services.Options.SnapshotEveryEvents
@@ -438,7 +452,7 @@ internal sealed class SpaceLog
 
         _unsnapshotted.Release(pages.Count);
         _snapshotBeforeAppend = false;
-        _dirtySince = _unsnapshotted.Count > 0 ? _services.Time.GetUtcNow() : null;
+        DirtySince = _unsnapshotted.Count > 0 ? _services.Time.GetUtcNow() : null;
         _services.Instruments.SnapshotWrites.Add(1);
         _services.Journal.ReleaseBefore(_spaceId, from);
     }
@@ -519,7 +533,7 @@ internal sealed class SpaceLog
     {
         var due = Live.NextDueAt();
         // A snapshot already waiting for its slot covers the dirty state: waking for it again would only queue more.
-        if (_dirtySince is { } dirty && _queuedSnapshot is null && (due is null || dirty + _services.Options.SnapshotInterval < due))
+        if (DirtySince is { } dirty && _queuedSnapshot is null && (due is null || dirty + _services.Options.SnapshotInterval < due))
         {
             due = dirty + _services.Options.SnapshotInterval;
         }

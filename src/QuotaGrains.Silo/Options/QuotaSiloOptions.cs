@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Hosting;
 
 namespace QuotaGrains.Silo.Options;
 
@@ -40,6 +41,30 @@ public sealed class QuotaSiloOptions
     /// <summary>For <c>azure</c>: missed probes in a row before a silo votes another dead (default 3, as Orleans).</summary>
     public int MissedProbesLimit { get; set; } = 3;
 
+    /// <summary>The HTTP port: health (<c>/health/live</c>, <c>/health/ready</c>), metrics (<c>/metrics</c>) and the
+    /// dashboard (default 8080). Always served: a silo nobody can probe cannot be run. On loopback with
+    /// <c>localhost</c> clustering, on every address with <c>azure</c>.</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>Orleans' dashboard at <see cref="DashboardPath"/>: unset, on in the Development environment only. It
+    /// adds a grain call filter to every call and shows grain state: in production, turn it on only behind
+    /// the cluster's network (the HTTP Service is not exposed outside it).</summary>
+    public bool? Dashboard { get; set; }
+
+    /// <summary>Where the dashboard is served (default <c>/dashboard</c>).</summary>
+    public string DashboardPath { get; set; } = "/dashboard";
+
+    /// <summary>Orleans' Kubernetes hosting (<c>UseKubernetesHosting</c>): the silo is named after its pod, and the
+    /// silos watch their pods, so that a deleted pod's silo is declared dead at once (default off; with <c>azure</c>).</summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>How long the silo may take to stop after SIGTERM (default 90 s): Orleans deactivates every Space, and
+    /// each writes its final snapshot, so that the next activation elsewhere replays no journal. A container's grace
+    /// period must be longer (the Kubernetes manifests give 120 s).</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    public bool DashboardOn(IHostEnvironment environment) => Dashboard ?? environment.IsDevelopment();
+
     public bool IsAzure => string.Equals(Clustering, Azure, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Returns the problems with these options, or nothing when they are valid (<paramref name="storageConnectionString"/>:
@@ -69,6 +94,31 @@ public sealed class QuotaSiloOptions
         if (SiloPort == GatewayPort)
         {
             yield return "SiloPort and GatewayPort must differ.";
+        }
+
+        if (HttpPort is < 1 or > 65535)
+        {
+            yield return "HttpPort must be between 1 and 65535.";
+        }
+        else if (HttpPort == SiloPort || HttpPort == GatewayPort)
+        {
+            yield return "HttpPort must differ from SiloPort and GatewayPort.";
+        }
+
+        if (string.IsNullOrWhiteSpace(DashboardPath) || !DashboardPath.StartsWith('/') || DashboardPath.TrimEnd('/').Length == 0
+            || DashboardPath.StartsWith("/health", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return $"DashboardPath '{DashboardPath}' must start with '/', name a path below the root, and not be under /health.";
+        }
+
+        if (ShutdownTimeout < TimeSpan.FromSeconds(1) || ShutdownTimeout > TimeSpan.FromHours(1))
+        {
+            yield return $"ShutdownTimeout {ShutdownTimeout} must be between 1 second and 1 hour.";
+        }
+
+        if (Kubernetes && !IsAzure)
+        {
+            yield return "Kubernetes hosting needs Clustering 'azure' (silos in pods form a cluster through the membership table).";
         }
 
         if (!IPAddress.TryParse(AdvertisedAddress, out _))

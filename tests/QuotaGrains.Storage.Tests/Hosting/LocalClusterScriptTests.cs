@@ -30,6 +30,15 @@ public sealed class LocalClusterScriptTests
                 Assert.Contains("clustering 'azure'", await File.ReadAllTextAsync(Path.Combine(state.FullName, "logs", silo + ".log")), StringComparison.Ordinal);
             }
 
+            // Each silo serves HTTP on a port of its own, and is ready there (Active, storage answers, journal writes).
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            foreach (var port in new[] { basePort + 301, basePort + 302 })
+            {
+                Assert.Contains($"http 127.0.0.1:{port}", output, StringComparison.Ordinal);
+                using var ready = await http.GetAsync($"http://127.0.0.1:{port}/health/ready");
+                Assert.True(ready.IsSuccessStatusCode, $"silo on {port}: {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}");
+            }
+
             var (stopped, stopOutput) = await RunAsync(Path.Combine(root, "deploy", "local", "stop"), "", environment);
             Assert.True(stopped == 0, stopOutput);
             Assert.Equal(["stopped silo1", "stopped silo2", "stopped azurite"], stopOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => string.Join(' ', l.Split(' ').Take(2))).ToArray());

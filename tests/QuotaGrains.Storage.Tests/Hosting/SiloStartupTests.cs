@@ -63,4 +63,26 @@ public sealed class SiloStartupTests
         Assert.True(exitCode == 78, $"exit code {exitCode}\nstdout:\n{output}\nstderr:\n{error}");
         Assert.Contains("Quota:Silo: Clustering 'azure' needs Quota:Storage:ConnectionString (the membership table lives in that account).", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Refused_web_and_telemetry_settings_exit_with_EX_CONFIG_and_are_named()
+    {
+        var (exitCode, output, error) = await SiloProcess.RunToExitAsync(
+            new Dictionary<string, string>
+            {
+                ["Quota__Silo__HttpPort"] = "70000",
+                ["Quota__Silo__DashboardPath"] = "dashboard",
+                ["Quota__Telemetry__TraceSamplingRatio"] = "1.5",
+                ["Quota__Telemetry__MetricsPath"] = "/health/metrics",
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 78, $"exit code {exitCode}\nstdout:\n{output}\nstderr:\n{error}");
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains("Quota:Silo: HttpPort must be between 1 and 65535.", lines);
+        Assert.Contains("Quota:Silo: DashboardPath 'dashboard' must start with '/', name a path below the root, and not be under /health.", lines);
+        Assert.Contains("Quota:Telemetry: TraceSamplingRatio 1.5 must be between 0 and 1.", lines);
+        Assert.Contains("Quota:Telemetry: MetricsPath '/health/metrics' must start with '/' and not be under /health/.", lines);
+        Assert.DoesNotContain("Ready.", output, StringComparison.Ordinal);
+    }
 }

@@ -203,6 +203,7 @@ public sealed class SiloProcess : IAsyncDisposable
         };
         info.Environment["Quota__Silo__SiloPort"] = siloPort.ToString();
         info.Environment["Quota__Silo__GatewayPort"] = gatewayPort.ToString();
+        info.Environment["Quota__Silo__HttpPort"] = LoopbackPorts.Next().ToString(); // health, metrics: a port of its own
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (name, value) in environment)
         {
