@@ -71,9 +71,11 @@ public abstract class StreamFencingTests : IAsyncLifetime
     [Fact]
     public async Task Fencing_while_appends_are_in_flight_and_rolling_loses_no_acknowledged_record()
     {
-        // From the 21st append on, the store holds each one until the fence is done: the odd ones after they landed
-        // (answered, so acknowledged, after the fence returned), the even ones before (they meet the seal).
-        var store = new GatedStore(NewStore(), firstHeld: 21);
+        // From the 22nd append on (the first block of a segment: a block, then three a segment), the store holds each
+        // one until the fence is done: the even ones after they landed (answered, so acknowledged, after the fence
+        // returned), the odd ones before (they meet the seal). The writer rolls on meanwhile (the block after a held one
+        // lands too early and fails) and waits for the held blocks before it opens the next segment.
+        var store = new GatedStore(NewStore(), firstHeld: 22);
         await using var writer = NewWriter(store, new JournalOptions { MaxRecordsPerBlock = 2, MaxBlocksPerSegment = 3, MaxAppendsInFlight = 4 });
         var first = await writer.AppendAsync(Space, Record(1));
         var acknowledged = new System.Collections.Concurrent.ConcurrentBag<long>([1L]);
@@ -177,8 +179,8 @@ public abstract class StreamFencingTests : IAsyncLifetime
     private JournalReader NewReader(IJournalStore store, IStreamFencing fencing) =>
         new(store, Microsoft.Extensions.Options.Options.Create(new JournalOptions()), _instruments, NullLogger<JournalReader>.Instance, fencing: fencing);
 
-    /// <summary>Holds every append from the <c>firstHeld</c>-th on until <see cref="Release"/>: odd ones after they
-    /// landed, even ones before.</summary>
+    /// <summary>Holds every append from the <c>firstHeld</c>-th on until <see cref="Release"/>: even ones after they
+    /// landed, odd ones before.</summary>
     private sealed class GatedStore(IJournalStore inner, int firstHeld) : DelegatingJournalStore(inner)
     {
         private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -199,14 +201,14 @@ public abstract class StreamFencingTests : IAsyncLifetime
                 return;
             }
 
-            if (n % 2 == 1)
+            if (n % 2 == 0)
             {
                 await base.AppendAsync(segment, expectedOffset, block, cancellationToken);
             }
 
             _holding.TrySetResult();
             await _gate.Task;
-            if (n % 2 == 0)
+            if (n % 2 == 1)
             {
                 await base.AppendAsync(segment, expectedOffset, block, cancellationToken);
             }
