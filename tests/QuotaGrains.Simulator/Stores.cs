@@ -248,6 +248,11 @@ internal sealed class SimSnapshotStore(StorageWorld world, Serializer serializer
     /// <summary>What an activation reads when it starts.</summary>
     public ISpaceSnapshots Open(string spaceId) => new Handle(this, spaceId);
 
+    /// <summary>False once another activation wrote after <paramref name="snapshots"/> read or last wrote: the activation
+    /// that holds it is doomed (its next snapshot write, which comes before its first append, meets an ETag conflict).</summary>
+    public bool IsCurrent(ISpaceSnapshots snapshots) =>
+        snapshots is Handle handle && (_stored.TryGetValue(handle.SpaceId, out var stored) ? stored.ETag : 0) == handle.ETag;
+
     private sealed class Handle : ISpaceSnapshots
     {
         private readonly SimSnapshotStore _store;
@@ -270,6 +275,10 @@ internal sealed class SimSnapshotStore(StorageWorld world, Serializer serializer
         }
 
         public SpaceSnapshot Current { get; private set; }
+
+        public string SpaceId => _spaceId;
+
+        public int ETag => _etag;
 
         public async Task WriteAsync(SpaceSnapshot snapshot)
         {
