@@ -2,10 +2,13 @@ namespace QuotaGrains.Grains.Journal;
 
 /// <summary>
 /// Fences a stream whose silo the cluster declared dead, so that a stale writer (a paused process that resumes) can
-/// never acknowledge a record that the survivors' reads miss: the stream's last segment is sealed, and the segment after
-/// it is created as a sealed fence, exclusively. A writer appends only to its newest segment and opens the next one only
-/// with a create that refuses a sealed or fence segment, so afterwards it can append nowhere; every block it was ever
-/// acknowledged landed before the seal, and a read that starts after <see cref="FenceAsync"/> returns sees it.
+/// never acknowledge a record that the survivors' reads miss: the stream's segments are sealed, and the segment after
+/// the last is created as a sealed fence, exclusively. A writer appends only to its newest segment and opens the next one
+/// only with a create that refuses a sealed or fence segment, so afterwards it can append nowhere; every block it was
+/// ever acknowledged landed before the seal, and a read that starts after <see cref="FenceAsync"/> returns sees it.
+/// Sealing the older segments too keeps a block the writer gave up on (a timeout) from landing in one of them later:
+/// every read after the fence finds the same stream, so two activations recovering from the same snapshot cannot
+/// replay different records.
 /// </summary>
 internal static class JournalFence
 {
@@ -15,19 +18,23 @@ internal static class JournalFence
     {
         while (true)
         {
-            var last = (await store.ListSegmentsAsync(stream + "/", cancellationToken))
+            var segments = (await store.ListSegmentsAsync(stream + "/", cancellationToken))
                 .Select(JournalPosition.SegmentNumberOf)
-                .DefaultIfEmpty(-1)
-                .Max();
-            if (last >= 0)
+                .Where(n => n >= 0)
+                .OrderDescending()
+                .ToList();
+            var last = segments.Count > 0 ? segments[0] : -1;
+            if (last >= 0 && await store.IsFenceSegmentAsync(JournalPosition.SegmentNameOf(stream, last), cancellationToken))
             {
-                var name = JournalPosition.SegmentNameOf(stream, last);
-                var fenced = await store.IsFenceSegmentAsync(name, cancellationToken);
-                await store.SealSegmentAsync(name, cancellationToken);
-                if (fenced)
-                {
-                    return;
-                }
+                // Fenced before: every segment was sealed before the fence was created; the fence itself may not be yet.
+                await store.SealSegmentAsync(JournalPosition.SegmentNameOf(stream, last), cancellationToken);
+                return;
+            }
+
+            // The newest first: it is the one the writer appends to.
+            foreach (var segment in segments)
+            {
+                await store.SealSegmentAsync(JournalPosition.SegmentNameOf(stream, segment), cancellationToken);
             }
 
             // The writer may have just rolled there: then seal that one and try the next.

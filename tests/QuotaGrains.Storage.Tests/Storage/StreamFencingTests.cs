@@ -147,6 +147,10 @@ public abstract class StreamFencingTests : IAsyncLifetime
         await Assert.ThrowsAsync<QuotaUnavailableException>(() => writer.AppendAsync(Space, Record(2)));
         Assert.True(writer.IsFenced);
         await Assert.ThrowsAsync<JournalFencedException>(() => store.AppendAsync($"{StreamA}/00000001", 0, Record(2), CancellationToken.None));
+
+        // The older segment is sealed too: a block the writer gave up on (a timeout) cannot land there after the fence.
+        var end = (await store.ReadAsync($"{StreamA}/00000000", 0, 1 << 20, CancellationToken.None)).Length;
+        await Assert.ThrowsAsync<JournalFencedException>(() => store.AppendAsync($"{StreamA}/00000000", end, Record(2), CancellationToken.None));
         await Assert.ThrowsAsync<JournalFencedException>(() => store.CreateSegmentAsync($"{StreamA}/00000002", CancellationToken.None));
     }
 
