@@ -44,7 +44,7 @@ internal static class Runner
     }
 
     public static string Reproduce(SimulationResult result, SimulationOptions options) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Command} --seed {result.Seed} --ops {options.Operations} --spaces {options.MaxSpaces}{(options.NoFaults ? " --no-faults" : "")}");
+        string.Create(CultureInfo.InvariantCulture, $"{Command} --seed {result.Seed} --ops {options.Operations} --spaces {options.MaxSpaces}{(options.NoFaults ? " --no-faults" : "")}{(options.NoFencing ? " --no-fencing" : "")}");
 
     public static int Main(string[] args)
     {
@@ -55,6 +55,7 @@ internal static class Runner
         var shrink = false;
         var verbose = false;
         var noFaults = false;
+        var noFencing = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -85,8 +86,11 @@ internal static class Runner
                 case "--no-faults":
                     noFaults = true;
                     break;
+                case "--no-fencing":
+                    noFencing = true;
+                    break;
                 default:
-                    Console.Error.WriteLine($"usage: {Command} [--seed N | --seeds A..B] [--ops N per seed] [--total N (seeds from A until N operations)] [--spaces N] [--shrink] [--verbose] [--no-faults]");
+                    Console.Error.WriteLine($"usage: {Command} [--seed N | --seeds A..B] [--ops N per seed] [--total N (seeds from A until N operations)] [--spaces N] [--shrink] [--verbose] [--no-faults] [--no-fencing]");
                     return 2;
             }
         }
@@ -96,7 +100,7 @@ internal static class Runner
         var counters = new Counters();
         for (var seed = first; total is { } budget ? operations < budget : seed <= last; seed++)
         {
-            var options = new SimulationOptions(seed, ops, spaces, noFaults, Verbose: verbose);
+            var options = new SimulationOptions(seed, ops, spaces, noFaults, Verbose: verbose) { NoFencing = noFencing };
             var result = RunOne(options);
             operations += result.Operations;
             seeds++;

@@ -21,7 +21,9 @@ internal sealed class SimSilo
         var options = Options.Create(sim.JournalOptions);
         Stream = $"svc/silo{index}-{incarnation}";
         Writer = new SiloJournalWriter(sim.JournalStore, Stream, options, sim.Instruments, NullLogger<SiloJournalWriter>.Instance, sim.Codec, runtime);
-        Reader = new JournalReader(sim.JournalStore, options, sim.Instruments, NullLogger<JournalReader>.Instance, runtime);
+        Reader = new JournalReader(
+            sim.JournalStore, options, sim.Instruments, NullLogger<JournalReader>.Instance, runtime,
+            sim.NoFencing ? null : new DelegateStreamFencing(sim.JournalStore, sim.IsDead));
         Services = new SpaceLogServices(
             new AckRecorder(Writer, sim), Reader, sim.Codec, sim.LedgerStore, new SnapshotWriteLimiter(options), sim.Rules, options,
             sim.Clock, sim.Copier, sim.Instruments, NullLogger<SpaceLog>.Instance, runtime);
@@ -33,6 +35,10 @@ internal sealed class SimSilo
     public int Incarnation { get; }
 
     public string Stream { get; }
+
+    /// <summary>Declared dead while it still runs (paused, then resumed): it finishes what had reached it, but starts no
+    /// activation (registering one in the grain directory needs the cluster, which counts it dead).</summary>
+    public bool Stale { get; set; }
 
     public SimulationScheduler Scheduler { get; }
 
@@ -84,6 +90,9 @@ internal sealed class SpaceHost(Simulation sim, SimSilo silo, string spaceId)
     public SpaceLog? Active => _log is not null && !_failed && _deactivation is null && _activation is { IsCompletedSuccessfully: true } ? _log : null;
 
     public bool Idle => _busy == 0;
+
+    /// <summary>The snapshot handle of the current activation (what it read when it started).</summary>
+    public ISpaceSnapshots? Snapshots { get; private set; }
 
     /// <summary>Moved to another silo: it activates no more (a request that still reaches it fails, outcome unknown,
     /// and its retry goes to the new place). The Space is placed anew once this one's deactivation has finished.</summary>
@@ -153,7 +162,13 @@ internal sealed class SpaceHost(Simulation sim, SimSilo silo, string spaceId)
 
             if (_log is null)
             {
-                var log = _log = new SpaceLog(SpaceId, sim.SnapshotStore.Open(SpaceId), Silo.Services, WakeAt, () => _failed = true);
+                if (Silo.Stale)
+                {
+                    throw new QuotaUnavailableException($"{Silo} was declared dead; retry.");
+                }
+
+                Snapshots = sim.SnapshotStore.Open(SpaceId);
+                var log = _log = new SpaceLog(SpaceId, Snapshots, Silo.Services, WakeAt, () => _failed = true);
                 _failed = false;
                 _activation = ActivateAsync(log);
             }

@@ -52,6 +52,8 @@ internal sealed class SimJournalStore(StorageWorld world) : IJournalStore
 {
     private readonly SortedDictionary<string, List<byte>> _segments = new(StringComparer.Ordinal);
     private readonly List<(string Segment, long Offset, byte[] Data)> _inFlight = [];
+    private readonly HashSet<string> _sealed = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _fences = new(StringComparer.Ordinal);
 
     public long Bytes => _segments.Values.Sum(s => (long)s.Count);
 
@@ -64,7 +66,10 @@ internal sealed class SimJournalStore(StorageWorld world) : IJournalStore
             throw new InjectedFault("create segment failed");
         }
 
-        _segments.TryAdd(segment, []);
+        if (!_segments.TryAdd(segment, []) && _sealed.Contains(segment))
+        {
+            throw new JournalFencedException($"Journal segment '{segment}' exists sealed: the stream is fenced.");
+        }
     }
 
     public async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
@@ -158,8 +163,34 @@ internal sealed class SimJournalStore(StorageWorld world) : IJournalStore
     public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken)
     {
         _segments.Remove(segment);
+        _sealed.Remove(segment);
+        _fences.Remove(segment);
         return Task.CompletedTask;
     }
+
+    public Task SealSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        if (_segments.ContainsKey(segment))
+        {
+            _sealed.Add(segment);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> CreateFenceSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        if (!_segments.TryAdd(segment, []))
+        {
+            return Task.FromResult(false);
+        }
+
+        _sealed.Add(segment);
+        _fences.Add(segment);
+        return Task.FromResult(true);
+    }
+
+    public Task<bool> IsFenceSegmentAsync(string segment, CancellationToken cancellationToken) => Task.FromResult(_fences.Contains(segment));
 
     /// <summary>A silo of <paramref name="stream"/> crashed: an append of it in flight right at a segment's end may have
     /// landed in part (a torn final block).</summary>
@@ -183,6 +214,11 @@ internal sealed class SimJournalStore(StorageWorld world) : IJournalStore
         if (!_segments.TryGetValue(segment, out var bytes))
         {
             return new InvalidOperationException($"Journal segment '{segment}' does not exist.");
+        }
+
+        if (_sealed.Contains(segment))
+        {
+            return new JournalFencedException($"Journal segment '{segment}' is sealed: the stream is fenced.");
         }
 
         if (bytes.Count < expectedOffset)
@@ -212,6 +248,11 @@ internal sealed class SimSnapshotStore(StorageWorld world, Serializer serializer
     /// <summary>What an activation reads when it starts.</summary>
     public ISpaceSnapshots Open(string spaceId) => new Handle(this, spaceId);
 
+    /// <summary>False once another activation wrote after <paramref name="snapshots"/> read or last wrote: the activation
+    /// that holds it is doomed (its next snapshot write, which comes before its first append, meets an ETag conflict).</summary>
+    public bool IsCurrent(ISpaceSnapshots snapshots) =>
+        snapshots is Handle handle && (_stored.TryGetValue(handle.SpaceId, out var stored) ? stored.ETag : 0) == handle.ETag;
+
     private sealed class Handle : ISpaceSnapshots
     {
         private readonly SimSnapshotStore _store;
@@ -234,6 +275,10 @@ internal sealed class SimSnapshotStore(StorageWorld world, Serializer serializer
         }
 
         public SpaceSnapshot Current { get; private set; }
+
+        public string SpaceId => _spaceId;
+
+        public int ETag => _etag;
 
         public async Task WriteAsync(SpaceSnapshot snapshot)
         {

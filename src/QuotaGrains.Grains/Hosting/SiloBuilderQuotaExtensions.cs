@@ -139,6 +139,7 @@ public static class SiloBuilderQuotaExtensions
         services.TryAddSingleton<IJournalWriter>(sp => sp.GetRequiredService<SiloJournalWriter>());
         services.TryAddSingleton<SpaceRecordCodec>();
         services.TryAddSingleton<QuotaGrains.Grains.Spaces.SpaceLogServices>();
+        services.TryAddSingleton<IStreamFencing, MembershipStreamFencing>();
         services.TryAddSingleton<JournalReader>();
         services.TryAddSingleton<SnapshotWriteLimiter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();

@@ -9,17 +9,25 @@ namespace QuotaGrains.Grains.Journal;
 /// <summary>Journal segments as Azure append blobs, appended with <c>IfAppendPositionEqual</c>.</summary>
 internal sealed class AzureAppendBlobJournalStore(BlobContainerClient container) : IJournalStore
 {
+    /// <summary>The metadata key that marks a fence segment (created by a survivor, never written to).</summary>
+    private const string FenceKey = "quotafence";
+
     private int _containerReady;
 
     public async Task CreateSegmentAsync(string segment, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _containerReady) == 0)
+        await EnsureContainerAsync(cancellationToken);
+        var blob = container.GetAppendBlobClient(segment);
+        if (await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken) is null)
         {
-            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            Volatile.Write(ref _containerReady, 1);
+            // It exists: this writer's own create whose answer was lost is fine; a fence (sealed, or marked and about to
+            // be sealed) means the stream was fenced, and the writer must not go past it.
+            var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            if (properties.IsSealed || properties.Metadata.ContainsKey(FenceKey))
+            {
+                throw new JournalFencedException($"Journal segment '{segment}' exists sealed: the stream is fenced.");
+            }
         }
-
-        await container.GetAppendBlobClient(segment).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
     }
 
     public async Task AppendAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
@@ -36,14 +44,25 @@ internal sealed class AzureAppendBlobJournalStore(BlobContainerClient container)
                 await blob.AppendBlockAsync(content, conditions, cancellationToken);
                 return;
             }
+            catch (RequestFailedException e) when (e.Status == 409 && e.ErrorCode == "BlobIsSealed")
+            {
+                throw new JournalFencedException($"Journal segment '{segment}' is sealed: the stream is fenced.");
+            }
             catch (RequestFailedException e) when (e.Status == 412)
             {
                 // A retried append whose first try landed sees 412; the blob's length says whether the block is there.
-                // This writer is the segment's only writer, so a length that ends exactly after the block means it landed.
-                var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ContentLength;
+                // This writer is the segment's only writer, so a length that ends exactly after the block means it landed
+                // (a seal adds no bytes, so this holds on a sealed segment too).
+                var properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+                var length = properties.ContentLength;
                 if (length == expectedOffset + block.Length)
                 {
                     return;
+                }
+
+                if (properties.IsSealed)
+                {
+                    throw new JournalFencedException($"Journal segment '{segment}' is sealed at {length}: the stream is fenced.");
                 }
 
                 // Short of the offset: a block sent before this one had not landed when the service checked this one
@@ -100,4 +119,61 @@ internal sealed class AzureAppendBlobJournalStore(BlobContainerClient container)
 
     public Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) =>
         container.GetAppendBlobClient(segment).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+
+    public async Task SealSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await container.GetAppendBlobClient(segment).SealAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // Deleted (retention): nothing can be appended to it either.
+        }
+    }
+
+    public async Task<bool> CreateFenceSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken);
+        var blob = container.GetAppendBlobClient(segment);
+        try
+        {
+            await blob.CreateAsync(
+                new AppendBlobCreateOptions
+                {
+                    Conditions = new AppendBlobRequestConditions { IfNoneMatch = ETag.All },
+                    Metadata = new Dictionary<string, string> { [FenceKey] = "1" },
+                },
+                cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return false;
+        }
+
+        // Marked before it is sealed: a writer that finds it in between treats it as sealed.
+        await blob.SealAsync(cancellationToken: cancellationToken);
+        return true;
+    }
+
+    public async Task<bool> IsFenceSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await container.GetAppendBlobClient(segment).GetPropertiesAsync(cancellationToken: cancellationToken)).Value.Metadata.ContainsKey(FenceKey);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _containerReady) == 0)
+        {
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            Volatile.Write(ref _containerReady, 1);
+        }
+    }
 }

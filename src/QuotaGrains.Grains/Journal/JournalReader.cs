@@ -12,7 +12,9 @@ namespace QuotaGrains.Grains.Journal;
 /// everyone who waited for it. A read fills only what is not cached yet, in ranged reads of bounded size, a bounded
 /// number in flight across the silo (one storage account serves every Space recovering at once), each retried with
 /// backoff; what it read stays cached for the Spaces that ask next. A read that fails fails only the Spaces that waited
-/// on it, and what it had read stays: the next read goes on from there.
+/// on it, and what it had read stays: the next read goes on from there. Before it reads another silo's stream it asks
+/// <see cref="IStreamFencing"/> to fence it if that silo is dead, so that what it reads is all that silo's journal ever
+/// acknowledged (a stale writer that resumes cannot append after the read).
 /// </summary>
 /// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
 /// silo's) may have grown since that one started, with records the Space needs. For a dead silo's stream the next read
@@ -26,14 +28,17 @@ internal sealed partial class JournalReader : IDisposable
     private readonly QuotaInstruments _instruments;
     private readonly ILogger<JournalReader> _logger;
     private readonly JournalRuntime _runtime;
+    private readonly IStreamFencing? _fencing;
     private readonly SemaphoreSlim _reads;
     private readonly Dictionary<string, CachedStream> _streams = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
     /// <param name="runtime">Where its reads run and which clock its pauses and idle timer read (<see cref="JournalRuntime.Default"/>).</param>
-    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null)
+    /// <param name="fencing">Fences a dead silo's stream before it is read (none: streams are read as they are).</param>
+    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null, IStreamFencing? fencing = null)
     {
         _runtime = runtime ?? JournalRuntime.Default;
+        _fencing = fencing;
         _store = store;
         _options = options.Value;
         _instruments = instruments;
@@ -145,6 +150,12 @@ internal sealed partial class JournalReader : IDisposable
             var started = Stopwatch.GetTimestamp();
             try
             {
+                if (_fencing is not null && !stream.Fenced)
+                {
+                    // Until it is fenced, a stream is decided again at each read: its silo may have died since.
+                    stream.Fenced = await _fencing.FenceIfDeadAsync(stream.Name, _stopping.Token);
+                }
+
                 await FillAsync(stream, from, read, _stopping.Token);
                 lock (_streams)
                 {
@@ -414,6 +425,9 @@ internal sealed partial class JournalReader : IDisposable
         public List<Waiter> Waiting { get; set; } = [];
 
         public bool Busy { get; set; }
+
+        /// <summary>Fenced before a read: its writer can append nothing more.</summary>
+        public bool Fenced { get; set; }
 
         public long LastAsked { get; set; }
 

@@ -11,11 +11,14 @@ internal readonly record struct RetentionSweep(int SegmentsDeleted, int SpacesSn
 /// <summary>
 /// Deletes journal segments once every Space with records in them has a snapshot past them. Segments of this silo
 /// whose Spaces linger are released by asking those Spaces to snapshot; streams left by silos that are no longer
-/// active (stopped, killed) are read once, their Spaces activated and snapshotted here, and then deleted.
+/// active (stopped, killed) are fenced, read once, their Spaces activated and snapshotted here, and then deleted but
+/// for the segments a stale writer that resumes could open: the fence, and an empty last segment (a create whose answer
+/// the writer lost, which it would retry). Deleted, either could be created afresh behind the fence.
 /// </summary>
 internal sealed partial class JournalRetention(
     SiloJournalWriter journal,
     JournalReader reader,
+    IStreamFencing fencing,
     IGrainFactory grains,
     IClusterMembershipService membership,
     IOptions<ClusterOptions> cluster,
@@ -69,24 +72,60 @@ internal sealed partial class JournalRetention(
             .GroupBy(s => s[..s.LastIndexOf('/')], StringComparer.Ordinal)
             .Where(g => g.Key != journal.Stream && !live.Contains(g.Key))
             .ToList();
+        var released = 0;
         foreach (var stream in orphans)
         {
+            var kept = await KeptAsync(stream.ToList(), cancellationToken);
+            if (kept.Count == stream.Count())
+            {
+                // Only what stays for good: nothing left to release.
+                continue;
+            }
+
+            // Its silo may have joined after the view above: only a stream fenced as dead is released.
+            if (!await fencing.FenceIfDeadAsync(stream.Key, cancellationToken))
+            {
+                continue;
+            }
+
             // Read once through the reader, which keeps the records for the recoveries that follow.
             var spaces = await reader.SpacesInAsync(stream.Key, cancellationToken);
 
             // Each Space recovers from its snapshot and this stream, then snapshots into the living journal.
             snapshotted += await SnapshotAllAsync(spaces, cancellationToken);
-            foreach (var segment in stream)
+            foreach (var segment in stream.Where(s => !kept.Contains(s)))
             {
                 await journal.Store.DeleteSegmentAsync(segment, cancellationToken);
                 deleted++;
             }
 
             reader.Forget(stream.Key);
+            released++;
             LogOrphanReleased(stream.Key, spaces.Count);
         }
 
-        return new RetentionSweep(deleted, snapshotted, orphans.Count);
+        return new RetentionSweep(deleted, snapshotted, released);
+    }
+
+    /// <summary>The segments of a dead silo's stream that stay: its fence, and its last other segment if that is empty.
+    /// A stale writer opens only the segment after its newest one; that is the fence, or (if its create of its newest
+    /// one timed out) that empty segment, which is sealed.</summary>
+    private async Task<HashSet<string>> KeptAsync(List<string> segments, CancellationToken cancellationToken)
+    {
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        var ordered = segments.OrderBy(JournalPosition.SegmentNumberOf).ToList();
+        if (await journal.Store.IsFenceSegmentAsync(ordered[^1], cancellationToken))
+        {
+            kept.Add(ordered[^1]);
+            ordered.RemoveAt(ordered.Count - 1);
+        }
+
+        if (ordered.Count > 0 && (await journal.Store.ReadAsync(ordered[^1], 0, 1, cancellationToken)).Length == 0)
+        {
+            kept.Add(ordered[^1]);
+        }
+
+        return kept;
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)

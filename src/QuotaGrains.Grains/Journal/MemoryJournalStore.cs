@@ -12,7 +12,10 @@ internal sealed class MemoryJournalStore : IJournalStore
     {
         lock (_segments)
         {
-            _segments.TryAdd(segment, new Segment());
+            if (!_segments.TryAdd(segment, new Segment()) && _segments[segment] is { Sealed: true })
+            {
+                throw new JournalFencedException($"Journal segment '{segment}' exists sealed: the stream is fenced.");
+            }
         }
 
         return Task.CompletedTask;
@@ -25,6 +28,11 @@ internal sealed class MemoryJournalStore : IJournalStore
             if (!_segments.TryGetValue(segment, out var segmentData))
             {
                 throw new InvalidOperationException($"Journal segment '{segment}' does not exist.");
+            }
+
+            if (segmentData.Sealed)
+            {
+                throw new JournalFencedException($"Journal segment '{segment}' is sealed: the stream is fenced.");
             }
 
             if (segmentData.Length != expectedOffset)
@@ -70,11 +78,44 @@ internal sealed class MemoryJournalStore : IJournalStore
         return Task.CompletedTask;
     }
 
+    public Task SealSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        lock (_segments)
+        {
+            if (_segments.TryGetValue(segment, out var segmentData))
+            {
+                segmentData.Sealed = true;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> CreateFenceSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        lock (_segments)
+        {
+            return Task.FromResult(_segments.TryAdd(segment, new Segment { Sealed = true, Fence = true }));
+        }
+    }
+
+    public Task<bool> IsFenceSegmentAsync(string segment, CancellationToken cancellationToken)
+    {
+        lock (_segments)
+        {
+            return Task.FromResult(_segments.TryGetValue(segment, out var segmentData) && segmentData.Fence);
+        }
+    }
+
     private sealed class Segment
     {
         private const int ChunkBytes = 256 * 1024;
 
         private readonly List<byte[]> _chunks = [];
+
+        public bool Sealed { get; set; }
+
+        public bool Fence { get; init; }
 
         public long Length { get; private set; }
 

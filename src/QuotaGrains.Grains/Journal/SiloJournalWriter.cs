@@ -11,7 +11,9 @@ namespace QuotaGrains.Grains.Journal;
 /// The silo-wide journal writer: Spaces hand it records, it appends them in blocks (group commit across Spaces) to
 /// its own stream of segments, a few appends in flight at computed offsets. A waiter hears "durable" only when its
 /// block and every earlier block are acknowledged; when an append fails, its waiters and those of every later block
-/// in flight fail (outcome unknown), and the writer rolls to a fresh segment.
+/// in flight fail (outcome unknown), and the writer rolls to a fresh segment. A sealed segment (another silo fenced this
+/// stream: the cluster declared this silo dead, <see cref="JournalFence"/>) stops it for good: nothing more is written
+/// or acknowledged, and it never rolls past the fence.
 /// </summary>
 internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 {
@@ -35,6 +37,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
     private volatile bool _rollNeeded = true;
     private JournalPosition _durableTail;
     private int _queued;
+    private int _fenced;
 
     /// <param name="codec">How a Space's events become a record (needed by <see cref="AppendAsync(string, IReadOnlyList{SpaceEvent})"/>;
     /// a journal fed raw records needs none).</param>
@@ -72,6 +75,9 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
     public int QueueDepth => Volatile.Read(ref _queued);
 
+    /// <summary>Another silo fenced this stream (the cluster declared this silo dead): every append fails from now on.</summary>
+    public bool IsFenced => Volatile.Read(ref _fenced) != 0;
+
     public void Start() => _loop = _runtime.Run(() => RunAsync(_stopping.Token));
 
     /// <inheritdoc/>
@@ -82,6 +88,11 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
     /// position of that block's start: every later record of the same writer lands after it.</summary>
     public Task<JournalPosition> AppendAsync(string spaceId, byte[] record)
     {
+        if (IsFenced)
+        {
+            return Task.FromException<JournalPosition>(FencedError());
+        }
+
         var pending = new PendingRecord(spaceId, record);
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -169,6 +180,13 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
                 }
 
                 Interlocked.Add(ref _queued, -batch.Count);
+                if (IsFenced)
+                {
+                    Fail(batch, FencedError());
+                    _slots.Release();
+                    continue;
+                }
+
                 if (_rollNeeded || _blocksInSegment >= _options.MaxBlocksPerSegment)
                 {
                     // A reader takes a segment with a later one beside it as final: the blocks still in flight in this
@@ -186,7 +204,7 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
                     if (!await RollAsync(cancellationToken))
                     {
-                        Fail(batch, new QuotaUnavailableException("The journal could not open a segment; nothing was written."));
+                        Fail(batch, IsFenced ? FencedError() : new QuotaUnavailableException("The journal could not open a segment; nothing was written."));
                         _slots.Release();
                         continue;
                     }
@@ -228,6 +246,12 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
             using var deadline = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             await _store.CreateSegmentAsync(JournalPosition.SegmentNameOf(Stream, next), timeout.Token);
+        }
+        catch (JournalFencedException e)
+        {
+            // The segment after ours is a fence (or sealed): never go past it.
+            Fenced(e);
+            return false;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -275,6 +299,11 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
             _instruments.JournalAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _instruments.JournalBlockRecords.Record(block.Records.Length);
+        }
+        catch (JournalFencedException e)
+        {
+            block.Error = e;
+            Fenced(e);
         }
         catch (Exception e)
         {
@@ -353,10 +382,22 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
             }
             else
             {
-                Fail(block.Records, new QuotaUnavailableException("A journal append failed; the outcome is unknown. Retry with the same operation id.", error));
+                Fail(block.Records, IsFenced ? FencedError() : new QuotaUnavailableException("A journal append failed; the outcome is unknown. Retry with the same operation id.", error));
             }
         }
     }
+
+    /// <summary>The store refused a write because this stream is fenced: stop for good (logged once).</summary>
+    private void Fenced(JournalFencedException e)
+    {
+        if (Interlocked.Exchange(ref _fenced, 1) == 0)
+        {
+            LogFenced(e, Stream);
+        }
+    }
+
+    private static QuotaUnavailableException FencedError() =>
+        new("This silo's journal was fenced by the cluster (it declared this silo dead); nothing more is written here. The outcome is unknown: retry with the same operation id.");
 
     private static void Fail(IEnumerable<PendingRecord> records, Exception error)
     {
@@ -374,6 +415,9 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
     [LoggerMessage(403, LogLevel.Error, "Journal {Stream}: append of {Records} records at segment {Segment} offset {Offset} failed; waiters fail closed.")]
     private partial void LogAppendFailed(Exception exception, string stream, int segment, long offset, int records);
+
+    [LoggerMessage(404, LogLevel.Error, "Journal {Stream}: this silo's journal was fenced by the cluster; it was declared dead. Every pending and later append fails (outcome unknown); nothing more is acknowledged by this silo.")]
+    private partial void LogFenced(Exception exception, string stream);
 
     private sealed class PendingRecord(string spaceId, byte[] record)
     {

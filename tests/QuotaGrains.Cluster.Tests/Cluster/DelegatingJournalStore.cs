@@ -19,4 +19,10 @@ internal abstract class DelegatingJournalStore(IJournalStore inner) : IJournalSt
         Inner.ListSegmentsAsync(prefix, cancellationToken);
 
     public virtual Task DeleteSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.DeleteSegmentAsync(segment, cancellationToken);
+
+    public virtual Task SealSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.SealSegmentAsync(segment, cancellationToken);
+
+    public virtual Task<bool> CreateFenceSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.CreateFenceSegmentAsync(segment, cancellationToken);
+
+    public virtual Task<bool> IsFenceSegmentAsync(string segment, CancellationToken cancellationToken) => Inner.IsFenceSegmentAsync(segment, cancellationToken);
 }

@@ -74,7 +74,8 @@ public sealed class AzureDurabilityTests(AzuriteFixture azurite)
             var ledger = await second.Quota().GetLedgerAsync(spaceId, new LedgerQuery(PageSize: 1_000));
             Assert.Equal(stored, ledger.Entries);
 
-            // Retention: the dead silo's stream is released (its Spaces snapshotted here) and deleted.
+            // Retention: the dead silo's stream is fenced, released (its Spaces snapshotted here) and deleted but for its
+            // fence, which keeps a stale writer of it from opening a segment there again.
             var services = second.Silos[0].ServiceProvider;
             var journal = services.GetRequiredService<SiloJournalWriter>();
             var prefix = JournalLifecycle.ServicePrefix(serviceId);
@@ -82,9 +83,11 @@ public sealed class AzureDurabilityTests(AzuriteFixture azurite)
             var dead = Assert.Single(streamsBefore, s => s != journal.Stream);
             var sweep = await services.GetRequiredService<JournalRetention>().SweepAsync(CancellationToken.None);
             Assert.Equal(1, sweep.OrphanStreams);
-            var streamsAfter = (await journal.Store.ListSegmentsAsync(prefix, CancellationToken.None)).Select(s => s[..s.LastIndexOf('/')]).Distinct().ToList();
-            Assert.DoesNotContain(dead, streamsAfter);
-            Assert.All(streamsAfter, s => Assert.Equal(journal.Stream, s));
+            var segmentsAfter = await journal.Store.ListSegmentsAsync(prefix, CancellationToken.None);
+            var fence = Assert.Single(segmentsAfter, s => s.StartsWith(dead + "/", StringComparison.Ordinal));
+            Assert.True(await journal.Store.IsFenceSegmentAsync(fence, CancellationToken.None));
+            Assert.All(segmentsAfter.Where(s => s != fence), s => Assert.StartsWith(journal.Stream + "/", s));
+            Assert.Equal(0, (await services.GetRequiredService<JournalRetention>().SweepAsync(CancellationToken.None)).OrphanStreams);
             await second.DeactivateAsync(second.Client.GetGrain<ISpaceGrain>(spaceId));
             var afterSweep = await second.Quota().GetBalanceAsync(spaceId);
             Assert.Equal((balance.Used, balance.Held), (afterSweep!.Used, afterSweep.Held));
