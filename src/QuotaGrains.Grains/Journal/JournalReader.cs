@@ -180,10 +180,22 @@ internal sealed partial class JournalReader : IDisposable
     }
 
     /// <summary>Makes the cache cover the stream from <paramref name="from"/> to its end as it is now.</summary>
+    /// <remarks>When the newest cached segment is where the read goes on, its end is read beside the listing, not after
+    /// it: a wave over a stream that did not grow (a dead silo's, while its Spaces recover) is then one round trip of a
+    /// listing and one empty ranged read. Both start after every waiter asked, so what they find is the stream as of
+    /// each one's ask. That early read only counts if the listing shows no later segment: with one, the segment is read
+    /// on again after the listing, since a block may have landed in it after the early read and before the writer
+    /// opened the next segment (the segment is then taken as final, see below).</remarks>
     private async Task FillAsync(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
     {
-        var names = await ListAsync(stream.Name, read, cancellationToken);
+        var early = StartTailRead(stream, from, read, cancellationToken);
+        var listing = ListAsync(stream.Name, read, cancellationToken);
+
+        // Both settle before anything goes on, whichever fails: no read of this wave may still run into the next one's.
+        await Task.WhenAll(listing, early?.Read ?? Task.CompletedTask);
+        var names = await listing;
         var segments = names.Select(n => (Name: n, Number: JournalPosition.SegmentNumberOf(n))).Where(s => s.Number >= 0).ToList();
+        var earlyDone = early is { } tail && segments.Count > 0 && segments[^1].Number == tail.Number ? tail.Number : -1;
         lock (_streams)
         {
             // Deleted segments (retention) are not read again.
@@ -222,7 +234,7 @@ internal sealed partial class JournalReader : IDisposable
                 }
             }
 
-            if (!segment.Complete)
+            if (!segment.Complete && number != earlyDone)
             {
                 await ReadRangeAsync(name, segment, until: null, read, cancellationToken);
 
@@ -232,20 +244,47 @@ internal sealed partial class JournalReader : IDisposable
         }
     }
 
+    /// <summary>The read of the newest cached segment from its cached end, started before the listing, if the read goes
+    /// on there: that segment is not final and <paramref name="from"/> lies in what is cached of it or before it in an
+    /// earlier segment.</summary>
+    private (int Number, Task Read)? StartTailRead(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
+    {
+        int number;
+        CachedSegment segment;
+        lock (_streams)
+        {
+            if (stream.Segments.Count == 0)
+            {
+                return null;
+            }
+
+            (number, segment) = (stream.Segments.Keys[^1], stream.Segments.Values[^1]);
+            if (segment.Complete || number < from.Segment || (number == from.Segment && from.Offset < segment.Start))
+            {
+                return null;
+            }
+        }
+
+        var name = JournalPosition.SegmentNameOf(stream.Name, number);
+        return (number, ReadRangeAsync(name, segment, until: null, read, cancellationToken));
+    }
+
     /// <summary>Reads from <paramref name="segment"/>'s end on, to <paramref name="until"/> or to the end of the segment,
     /// in ranged reads with a few in flight; records go into <paramref name="segment"/> chunk by chunk, so that what was
-    /// read stays if a later read fails.</summary>
+    /// read stays if a later read fails. Where something is cached already, one read goes first and more follow only if it
+    /// comes back full: reading on at a segment's end mostly finds little or nothing.</summary>
     private async Task ReadRangeAsync(string name, CachedSegment segment, long? until, ReadTally read, CancellationToken cancellationToken)
     {
         var size = _options.RecoveryReadBytes;
         var reads = new Queue<(long Offset, int Length, Task<byte[]> Data)>();
         var next = segment.End;
+        var inFlight = segment.End > segment.Start ? 1 : _options.MaxRecoveryReadsInFlight;
         byte[] carried = [];
         try
         {
             while (true)
             {
-                while (reads.Count < _options.MaxRecoveryReadsInFlight && (until is null || next < until))
+                while (reads.Count < inFlight && (until is null || next < until))
                 {
                     var length = until is { } end ? (int)Math.Min(size, end - next) : size;
                     reads.Enqueue((next, length, ReadChunkAsync(name, next, length, read, cancellationToken)));
@@ -258,6 +297,11 @@ internal sealed partial class JournalReader : IDisposable
                 }
 
                 var data = await chunk.Data;
+                if (data.Length == chunk.Length)
+                {
+                    inFlight = _options.MaxRecoveryReadsInFlight;
+                }
+
                 var buffer = carried.Length == 0 ? data : [.. carried, .. data];
                 var bufferAt = chunk.Offset - carried.Length;
                 var consumed = 0;

@@ -110,6 +110,56 @@ public sealed class JournalReaderTests : IAsyncLifetime
         Assert.Equal(JournalRecord.Encode("a", 2, 1, new byte[100]).Length, _store.BytesRead - before);
     }
 
+    /// <summary>While the Spaces of a dead silo recover, its stream does not grow, and every later wave finds nothing
+    /// new: one listing and one empty ranged read, the read started beside the listing (one round trip), not after it
+    /// with a few more past the end.</summary>
+    [Fact]
+    public async Task A_wave_over_a_stream_that_did_not_grow_is_one_listing_and_one_ranged_read_beside_it()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 4 * 1024);
+        var (space, (from, sequences)) = written.First();
+        await reader.ReadAsync(space, from, CancellationToken.None);
+        var (reads, lists) = (_store.RangeReads, _store.Lists);
+
+        var listing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeList = () => listing.Task;
+        var again = reader.ReadAsync(space, from, CancellationToken.None);
+        await WaitUntilAsync(() => _store.RangeReads == reads + 1);
+        Assert.False(again.IsCompleted);
+        listing.SetResult();
+
+        Assert.Equal(sequences, (await again).Select(r => r.FirstSequence));
+        Assert.Equal((reads + 1, lists + 1), (_store.RangeReads, _store.Lists));
+    }
+
+    /// <summary>The early read of the newest segment does not make it final: if the listing shows a later segment, a
+    /// block may have landed in it after the early read, before the writer opened the next one. It is read on after
+    /// the listing, so that the block is in the cache for every later recovery.</summary>
+    [Fact]
+    public async Task A_segment_read_beside_the_listing_is_read_on_after_it_when_a_later_segment_appeared()
+    {
+        await using var journal = NewWriter("svc/silo-d", segmentBlocks: 2);
+        var first = await journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
+        using var reader = NewReader(readBytes: 4 * 1024);
+        Assert.Single(await reader.ReadAsync("a", first, CancellationToken.None));
+
+        // A wave whose early read of segment 0 finds nothing; then, before its listing, the writer fills segment 0 and
+        // opens segment 1.
+        var listing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeList = () => listing.Task;
+        var reads = _store.RangeReads;
+        var wave = reader.ReadAsync("a", first, CancellationToken.None);
+        await WaitUntilAsync(() => _store.RangeReads == reads + 1);
+        Assert.Equal(0, (await journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [2]))).Segment);
+        Assert.Equal(1, (await journal.AppendAsync("a", JournalRecord.Encode("a", 3, 1, [3]))).Segment);
+        listing.SetResult();
+        await wave;
+        _store.BeforeList = null;
+
+        Assert.Equal([1L, 2, 3], (await reader.ReadAsync("a", first, CancellationToken.None)).Select(r => r.FirstSequence));
+    }
+
     [Fact]
     public async Task A_read_that_fails_once_is_retried_and_the_wave_is_served()
     {
@@ -308,6 +358,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         private int _appends;
         private long _bytes;
         private int _reads;
+        private int _lists;
         private int _maxBytes;
 
         public FaultyJournalStore Faults { get; } = inner;
@@ -315,6 +366,10 @@ public sealed class JournalReaderTests : IAsyncLifetime
         public long BytesRead => Interlocked.Read(ref _bytes);
 
         public int RangeReads => Volatile.Read(ref _reads);
+
+        public int Lists => Volatile.Read(ref _lists);
+
+        public Func<Task>? BeforeList { get; set; }
 
         public int MaxBytesPerRead => Volatile.Read(ref _maxBytes);
 
@@ -347,6 +402,18 @@ public sealed class JournalReaderTests : IAsyncLifetime
             HoldNextAppend = false;
             _held = (segment, expectedOffset, block.ToArray());
             return Task.FromException(new TaskCanceledException("The append timed out."));
+        }
+
+        public override async Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
+        {
+            if (BeforeList is { } before)
+            {
+                await before();
+            }
+
+            var names = await base.ListSegmentsAsync(prefix, cancellationToken);
+            Interlocked.Increment(ref _lists);
+            return names;
         }
 
         public Task LandHeldAsync() => Inner.AppendAsync(_held!.Value.Segment, _held.Value.Offset, _held.Value.Data, CancellationToken.None);
