@@ -133,7 +133,19 @@ public static class SiloBuilderQuotaExtensions
         services.TryAddSingleton<IJournalWriter>(sp => sp.GetRequiredService<SiloJournalWriter>());
         services.TryAddSingleton<SpaceRecordCodec>();
         services.TryAddSingleton<QuotaGrains.Grains.Spaces.SpaceLogServices>();
-        services.TryAddSingleton<JournalReader>();
+        services.TryAddSingleton(sp =>
+        {
+            // A stream whose silo the cluster declared dead gets nothing more: its recoveries may share one read.
+            var membership = sp.GetRequiredService<IClusterMembershipService>();
+            var serviceId = sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+            return new JournalReader(
+                sp.GetRequiredService<IJournalStore>(),
+                sp.GetRequiredService<IOptions<JournalOptions>>(),
+                sp.GetRequiredService<QuotaInstruments>(),
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JournalReader>>(),
+                writerGone: stream => membership.CurrentSnapshot.Members.Values.Any(m =>
+                    m.Status == SiloStatus.Dead && string.Equals(JournalLifecycle.StreamName(serviceId, m.SiloAddress), stream, StringComparison.Ordinal)));
+        });
         services.TryAddSingleton<SnapshotWriteLimiter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
         services.TryAddSingleton<JournalRetention>();

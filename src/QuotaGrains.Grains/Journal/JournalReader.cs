@@ -15,8 +15,13 @@ namespace QuotaGrains.Grains.Journal;
 /// on it, and what it had read stays: the next read goes on from there.
 /// </summary>
 /// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
-/// silo's) may have grown since that one started, with records the Space needs. For a dead silo's stream the next read
-/// costs a listing and one empty ranged read.</remarks>
+/// silo's) may have grown since that one started, with records the Space needs. A stream whose silo the cluster has
+/// declared dead is the exception: its silo acknowledged its last record before it died, and a Space it held activates
+/// elsewhere only after the declaration, so a read that started after the declaration holds every record any Space
+/// asking later needs. Such a Space joins that read while it runs, or is answered from what it left in the cache, with
+/// no storage request: the survivors of a crash read the dead stream once, not once per wave of Spaces that ask.
+/// (A silo declared dead while it still runs, paused or cut off, may append after any read; the next-read rule does
+/// not cover that either.)</remarks>
 internal sealed partial class JournalReader : IDisposable
 {
     private const int MaxRetryDelayMilliseconds = 5_000;
@@ -29,11 +34,16 @@ internal sealed partial class JournalReader : IDisposable
     private readonly SemaphoreSlim _reads;
     private readonly Dictionary<string, CachedStream> _streams = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Func<string, bool> _writerGone;
 
     /// <param name="runtime">Where its reads run and which clock its pauses and idle timer read (<see cref="JournalRuntime.Default"/>).</param>
-    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null)
+    /// <param name="writerGone">Whether a stream's silo has been declared dead (it appends no record anyone must see
+    /// any more); none: every stream may grow.</param>
+    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null,
+        Func<string, bool>? writerGone = null)
     {
         _runtime = runtime ?? JournalRuntime.Default;
+        _writerGone = writerGone ?? (static _ => false);
         _store = store;
         _options = options.Value;
         _instruments = instruments;
@@ -91,7 +101,7 @@ internal sealed partial class JournalReader : IDisposable
 
     private Task<T> Enqueue<T>(string streamName, Waiter<T> waiter, CancellationToken cancellationToken)
     {
-        bool start;
+        var start = false;
         CachedStream stream;
         lock (_streams)
         {
@@ -100,10 +110,22 @@ internal sealed partial class JournalReader : IDisposable
                 _streams[streamName] = stream = new CachedStream(streamName);
             }
 
-            stream.Waiting.Add(waiter);
             stream.LastAsked = _runtime.Time.GetTimestamp();
-            start = !stream.Busy;
-            stream.Busy = true;
+            if (stream.Final is { } final && AtOrAfter(waiter.From, final))
+            {
+                // Read to its end after its silo was declared dead: the cache is all there will be.
+                waiter.Answer(stream);
+            }
+            else if (stream.Reading is { Final: true } reading && AtOrAfter(waiter.From, reading.From))
+            {
+                reading.Batch.Add(waiter);
+            }
+            else
+            {
+                stream.Waiting.Add(waiter);
+                start = !stream.Busy;
+                stream.Busy = true;
+            }
         }
 
         if (start)
@@ -121,12 +143,16 @@ internal sealed partial class JournalReader : IDisposable
         return waiter.Completion.Task;
     }
 
-    /// <summary>One read of the stream at a time; the Spaces that asked meanwhile are served by the next one.</summary>
+    /// <summary>One read of the stream at a time; the Spaces that asked meanwhile are served by the next one (or by
+    /// this one, if it started after the stream's silo was declared dead).</summary>
     private async Task ServeAsync(CachedStream stream)
     {
         while (true)
         {
+            // Asked before the batch is taken: a silo once declared dead stays dead, so the read that follows starts after.
+            var final = _writerGone(stream.Name);
             List<Waiter> batch;
+            JournalPosition from;
             lock (_streams)
             {
                 if (stream.Waiting.Count == 0)
@@ -138,9 +164,13 @@ internal sealed partial class JournalReader : IDisposable
 
                 batch = stream.Waiting;
                 stream.Waiting = [];
+                from = batch.Select(w => w.From).MinBy(p => (p.Segment, p.Offset))!;
+
+                // A read may drop what is cached (deleted segments); the cache is final again only once it is done.
+                stream.Final = null;
+                stream.Reading = new Reading(from, final, batch);
             }
 
-            var from = batch.Select(w => w.From).MinBy(p => (p.Segment, p.Offset))!;
             var read = new ReadTally();
             var started = Stopwatch.GetTimestamp();
             try
@@ -148,6 +178,8 @@ internal sealed partial class JournalReader : IDisposable
                 await FillAsync(stream, from, read, _stopping.Token);
                 lock (_streams)
                 {
+                    stream.Reading = null;
+                    stream.Final = final ? from : null;
                     foreach (var waiter in batch)
                     {
                         waiter.Answer(stream);
@@ -161,9 +193,13 @@ internal sealed partial class JournalReader : IDisposable
                 LogStreamReadFailed(exception, stream.Name, read.Bytes, read.Requests, batch.Count);
                 var failure = new QuotaUnavailableException(
                     $"Reading the journal stream '{stream.Name}' for recovery failed ({exception.GetType().Name}: {exception.Message}); the Space is not served. Retry with the same operation id.");
-                foreach (var waiter in batch)
+                lock (_streams)
                 {
-                    waiter.Fail(failure);
+                    stream.Reading = null;
+                    foreach (var waiter in batch)
+                    {
+                        waiter.Fail(failure);
+                    }
                 }
             }
 
@@ -174,6 +210,7 @@ internal sealed partial class JournalReader : IDisposable
                     // Over budget: keep nothing of this stream; a Space that asks later reads what it needs again.
                     LogCacheDropped(stream.Name, stream.CachedBytes);
                     stream.Segments.Clear();
+                    stream.Final = null;
                 }
             }
         }
@@ -448,6 +485,13 @@ internal sealed partial class JournalReader : IDisposable
         }
     }
 
+    private static bool AtOrAfter(JournalPosition position, JournalPosition start) =>
+        position.Segment > start.Segment || (position.Segment == start.Segment && position.Offset >= start.Offset);
+
+    /// <summary>A read under way: from where, whether it started after the stream's silo was declared dead, and the
+    /// waiters it will answer (it takes in others while it runs only if it did).</summary>
+    private sealed record Reading(JournalPosition From, bool Final, List<Waiter> Batch);
+
     /// <summary>What is cached of one stream, and who waits for its next read. Guarded by the reader's lock.</summary>
     private sealed class CachedStream(string name)
     {
@@ -458,6 +502,12 @@ internal sealed partial class JournalReader : IDisposable
         public List<Waiter> Waiting { get; set; } = [];
 
         public bool Busy { get; set; }
+
+        public Reading? Reading { get; set; }
+
+        /// <summary>Set once a read that started after the stream's silo was declared dead is done: from there on, the
+        /// cache holds the stream to its end for good.</summary>
+        public JournalPosition? Final { get; set; }
 
         public long LastAsked { get; set; }
 

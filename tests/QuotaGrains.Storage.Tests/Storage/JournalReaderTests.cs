@@ -160,6 +160,70 @@ public sealed class JournalReaderTests : IAsyncLifetime
         Assert.Equal([1L, 2, 3], (await reader.ReadAsync("a", first, CancellationToken.None)).Select(r => r.FirstSequence));
     }
 
+    /// <summary>A stream whose silo the cluster declared dead gets nothing more: once a read that started after the
+    /// declaration reached its end, every Space recovering from it later is answered from the cache, with no listing
+    /// and no ranged read.</summary>
+    [Fact]
+    public async Task Once_a_dead_silos_stream_was_read_to_its_end_later_Spaces_are_answered_with_no_storage_request()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 4 * 1024, writerGone: _ => true);
+        var earliest = written.MinBy(s => s.Value.From.Offset);
+        await reader.ReadAsync(earliest.Key, earliest.Value.From, CancellationToken.None);
+        var (reads, lists) = (_store.RangeReads, _store.Lists);
+
+        foreach (var (space, (from, sequences)) in written)
+        {
+            Assert.Equal(sequences, (await reader.ReadAsync(space, from, CancellationToken.None)).Select(r => r.FirstSequence));
+        }
+
+        Assert.Equal((reads, lists), (_store.RangeReads, _store.Lists));
+    }
+
+    /// <summary>A Space asking while a read of a dead silo's stream runs joins that read instead of waiting for the
+    /// next one: one listing for both.</summary>
+    [Fact]
+    public async Task A_Space_asking_while_a_dead_silos_stream_is_read_joins_that_read()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 4 * 1024, writerGone: _ => true);
+        var (a, b) = (written.MinBy(s => s.Value.From.Offset), written.MaxBy(s => s.Value.From.Offset));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeRead = () => gate.Task;
+
+        var first = reader.ReadAsync(a.Key, a.Value.From, CancellationToken.None);
+        await WaitUntilAsync(() => _store.Lists == 1);
+        var second = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
+        gate.SetResult();
+
+        Assert.Equal(a.Value.Sequences, (await first).Select(r => r.FirstSequence));
+        Assert.Equal(b.Value.Sequences, (await second).Select(r => r.FirstSequence));
+        Assert.Equal(1, _store.Lists);
+    }
+
+    /// <summary>A read that started while the stream's silo was still alive may have missed what it appended after:
+    /// a Space asking once the silo is declared dead is not served by it, but by a read that starts after.</summary>
+    [Fact]
+    public async Task A_read_that_started_before_the_silo_was_declared_dead_serves_no_Space_that_asks_after()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        var dead = false;
+        using var reader = NewReader(readBytes: 4 * 1024, writerGone: _ => Volatile.Read(ref dead));
+        var (a, b) = (written.MinBy(s => s.Value.From.Offset), written.MaxBy(s => s.Value.From.Offset));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeRead = () => gate.Task;
+
+        var first = reader.ReadAsync(a.Key, a.Value.From, CancellationToken.None);
+        await WaitUntilAsync(() => _store.Lists == 1);
+        Volatile.Write(ref dead, true);
+        var second = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
+        gate.SetResult();
+
+        await Task.WhenAll(first, second);
+        Assert.Equal(b.Value.Sequences, (await second).Select(r => r.FirstSequence));
+        Assert.Equal(2, _store.Lists);
+    }
+
     [Fact]
     public async Task A_read_that_fails_once_is_retried_and_the_wave_is_served()
     {
@@ -340,7 +404,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         return journal;
     }
 
-    private JournalReader NewReader(int readBytes, int attempts = 4) => new(
+    private JournalReader NewReader(int readBytes, int attempts = 4, Func<string, bool>? writerGone = null) => new(
         _store,
         Microsoft.Extensions.Options.Options.Create(new JournalOptions
         {
@@ -349,7 +413,8 @@ public sealed class JournalReaderTests : IAsyncLifetime
             RecoveryRetryDelay = TimeSpan.FromMilliseconds(1),
         }),
         _instruments,
-        NullLogger<JournalReader>.Instance);
+        NullLogger<JournalReader>.Instance,
+        writerGone: writerGone);
 
     /// <summary>Counts what is read through it; can fail an append as a timeout does and land it later.</summary>
     private sealed class CountingStore(FaultyJournalStore inner) : DelegatingJournalStore(inner)
