@@ -16,9 +16,9 @@ namespace QuotaGrains.Grains.Journal;
 /// </summary>
 /// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
 /// silo's) may have grown since that one started, with records the Space needs. A stream whose silo the cluster has
-/// declared dead is the exception: its silo acknowledged its last record before it died, and a Space it held activates
-/// elsewhere only after the declaration, so a read that started after the declaration holds every record any Space
-/// asking later needs. Such a Space joins that read while it runs, or is answered from what it left in the cache, with
+/// declared dead is the exception: a silo declared dead acknowledges nothing after the declaration (a crashed one
+/// acknowledged its last record before it died), so a read that started after the declaration holds every acknowledged
+/// record any Space asking later needs. Such a Space joins that read while it runs, or is answered from what it left in the cache, with
 /// no storage request: the survivors of a crash read the dead stream once, not once per wave of Spaces that ask.
 /// (A silo declared dead while it still runs, paused or cut off, may append after any read; the next-read rule does
 /// not cover that either.)</remarks>
