@@ -147,7 +147,7 @@ public static class Cli
     // ---- Recovery ------------------------------------------------------------------------------------------------
     public static readonly Option<string?> RecoveryScenario = new("--scenario")
     {
-        Description = "Preset(s), comma-separated, run one after another: large (10,000 Spaces, 50 MiB tail; the default) or audit (70 Spaces, 4 MiB). --spaces and --tail-mb given explicitly override the preset.",
+        Description = "Preset(s), comma-separated, run one after another: large (10,000 Spaces, 50 MiB tail; the default), audit (70 Spaces, 4 MiB) or cluster (3 silos, 10,000 Spaces, 50 MiB). --spaces, --tail-mb and --silos given explicitly override the preset.",
     };
 
     public static readonly Option<double> TailMb = new("--tail-mb") { Description = "Journal tail to build before the kill, in MiB (2^20 bytes) appended after every Space's snapshot.", DefaultValueFactory = _ => 50 };
@@ -193,12 +193,17 @@ public static class Cli
 
     public static readonly Option<bool> KeepAzuriteData = new("--keep-azurite-data") { Description = "Keep Azurite's data folder after the run." };
 
+    public static readonly Option<int?> RecoverySilos = new("--silos")
+    {
+        Description = "Silo processes in the recovery run (default: the preset's; cluster = 3): more than 1 sets the Spaces up on the first alone, starts the others before the kill, and measures how they recover its Spaces between them (Azure Table membership).",
+    };
+
     public static readonly Option<bool> NoBuild = new("--no-build") { Description = "Do not build src/QuotaGrains.Silo (Release) first; use the assembly already built." };
 
     public static IEnumerable<Option> RecoveryOptionList =>
     [
         RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
-        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive,
+        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive, RecoverySilos,
     ];
 
     /// <summary>The recovery runs: one per preset named (default large).</summary>
@@ -227,6 +232,7 @@ public static class Cli
             AzuriteInMemory = parse.GetValue(AzuriteInMemory),
             KeepAzuriteData = parse.GetValue(KeepAzuriteData),
             BuildSilo = !parse.GetValue(NoBuild),
+            Silos = parse.GetValue(RecoverySilos) ?? preset.Silos,
         }).ToList();
     }
 

@@ -286,6 +286,16 @@ static async Task<int> RecoveryAsync(ParseResult parse, CancellationToken cancel
         }
 
         observer.Info($"recovery · {options.Scenario}: {options.Spaces:N0} Spaces, a {options.TailMiB:0.#} MiB tail, {options.Concurrency} in flight, {options.Timeout.TotalSeconds:0} s per phase.");
+        if (options.Silos > 1)
+        {
+            var cluster = await new RecoveryRunner(options, machine, observer, output).RunClusterAsync(cancellationToken);
+            ReportWriter.Print(cluster);
+            var (clusterJson, clusterMarkdown) = ReportWriter.Save(cluster, output);
+            observer.Info($"Reports: {clusterJson}, {clusterMarkdown}");
+            exit = cluster.Audit.Status == "FAILED" ? 3 : exit;
+            continue;
+        }
+
         var report = await new RecoveryRunner(options, machine, observer, output).RunAsync(cancellationToken);
         ReportWriter.Print(report);
         var (json, markdown) = ReportWriter.Save(report, output);

@@ -10,6 +10,11 @@ public sealed record RecoveryOptions
     /// <summary>A label for reports: a preset's name (<c>large</c>, <c>audit</c>) or "custom".</summary>
     public string Scenario { get; init; } = "large";
 
+    /// <summary>Silo processes. 1: the first silo is killed and a new one recovers. More: the Spaces are set up on the
+    /// first silo alone, the others join before the kill (each with its own counting proxies) and recover its Spaces
+    /// between them; all on Azure Table membership.</summary>
+    public int Silos { get; init; } = 1;
+
     /// <summary>Spaces created (one member each, Enterprise, so that pools never run dry).</summary>
     public int Spaces { get; init; } = 10_000;
 
@@ -80,7 +85,8 @@ public sealed record RecoveryOptions
     {
         "large" => new RecoveryOptions { Scenario = "large", Spaces = 10_000, TailMiB = 50 },
         "audit" => new RecoveryOptions { Scenario = "audit", Spaces = 70, TailMiB = 4 },
-        _ => throw new FormatException($"Unknown recovery scenario '{name}'; use large (10,000 Spaces, 50 MiB tail) or audit (70 Spaces, 4 MiB)."),
+        "cluster" => new RecoveryOptions { Scenario = "cluster", Spaces = 10_000, TailMiB = 50, Silos = 3 },
+        _ => throw new FormatException($"Unknown recovery scenario '{name}'; use large (10,000 Spaces, 50 MiB tail), audit (70 Spaces, 4 MiB) or cluster (3 silos, 10,000 Spaces, 50 MiB)."),
     };
 
     public IEnumerable<string> Validate()
@@ -88,6 +94,11 @@ public sealed record RecoveryOptions
         if (Spaces is < 1 or > 1_000_000)
         {
             yield return "--spaces must be between 1 and 1,000,000.";
+        }
+
+        if (Silos is < 1 or > 5)
+        {
+            yield return "--silos must be between 1 and 5.";
         }
 
         if (TailMiB is <= 0 or > 4_000)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using QuotaGrains.LoadTest.Targets;
 using Spectre.Console;
 
 namespace QuotaGrains.LoadTest.Reporting;
@@ -8,16 +9,17 @@ namespace QuotaGrains.LoadTest.Reporting;
 /// <summary>The recovery benchmark's report: terminal summary, JSON and Markdown.</summary>
 public static partial class ReportWriter
 {
-    public static void Print(RecoveryReport r)
+    public static void Print(RecoveryReport r) => PrintRecovery("recovery after kill -9", r.Scenario, SummaryLines(r), r.Audit);
+
+    private static void PrintRecovery(string title, string scenario, IEnumerable<string> lines, RecoveryAuditReport a)
     {
         AnsiConsole.WriteLine();
-        AnsiConsole.Write(new Rule($"[bold]recovery after kill -9[/] · {Markup.Escape(r.Scenario)}").LeftJustified());
-        foreach (var line in SummaryLines(r))
+        AnsiConsole.Write(new Rule($"[bold]{title}[/] · {Markup.Escape(scenario)}").LeftJustified());
+        foreach (var line in lines)
         {
             AnsiConsole.MarkupLine(Markup.Escape(line));
         }
 
-        var a = r.Audit;
         AnsiConsole.MarkupLine(a.Status switch
         {
             "passed" => $"[green]audit passed[/]: {Markup.Escape(AuditText(a))}",
@@ -30,12 +32,14 @@ public static partial class ReportWriter
         }
     }
 
-    public static (string Json, string Markdown) Save(RecoveryReport r, string directory)
+    public static (string Json, string Markdown) Save(RecoveryReport r, string directory) => SaveRecovery(r, r.StartedAt, r.Scenario, Markdown(r), directory);
+
+    private static (string Json, string Markdown) SaveRecovery<T>(T report, DateTimeOffset startedAt, string scenario, string markdown, string directory)
     {
         Directory.CreateDirectory(directory);
-        var stem = Path.Combine(directory, $"{r.StartedAt:yyyyMMdd-HHmmss}-recovery-{Slug(r.Scenario)}");
-        File.WriteAllText(stem + ".json", JsonSerializer.Serialize(r, Json));
-        File.WriteAllText(stem + ".md", Markdown(r));
+        var stem = Path.Combine(directory, $"{startedAt:yyyyMMdd-HHmmss}-recovery-{Slug(scenario)}");
+        File.WriteAllText(stem + ".json", JsonSerializer.Serialize(report, Json));
+        File.WriteAllText(stem + ".md", markdown);
         return (stem + ".json", stem + ".md");
     }
 
@@ -48,42 +52,12 @@ public static partial class ReportWriter
         md.AppendLine(Inv, $"- run {r.RunId}, {r.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(r.Machine)}");
         md.AppendLine(Inv, $"- {s.Spaces:N0} Spaces (one member each, Enterprise), tail asked {s.TailMiB:0.#} MiB, {s.Concurrency} in flight, phase timeout {s.TimeoutSeconds:0} s, retry delay {s.RetryDelayMs:0} ms, seed {s.Seed}; {s.Azurite}; service id {s.ServiceId}");
         md.AppendLine(Inv, $"- first silo: {string.Join(", ", s.FirstSiloEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}; new silo: the engine's options{(s.InheritedQuotaEnvironment.Count == 0 ? "" : $"; both inherit {string.Join(", ", s.InheritedQuotaEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}")}; storage of the new silo {(s.Proxy ? "through the counting proxy" : "direct (no proxy)")}; Azurite's limit of open file descriptors {(r.Processes.AzuriteMaxOpenFiles is { } limit ? limit.ToString("N0", Inv) : "?")}");
-        md.AppendLine(Inv, $"- **outcome**: {r.Outcome}");
-        md.AppendLine();
-        md.AppendLine("## Summary");
-        md.AppendLine();
-        foreach (var line in SummaryLines(r))
-        {
-            md.AppendLine("- " + line);
-        }
+        AppendOutcomeAndSummary(md, r.Outcome, SummaryLines(r));
 
         md.AppendLine();
         md.AppendLine("## Recovery phases");
         md.AppendLine();
-        md.AppendLine("| phase | served | all served after process start (s) | after Ready (s) | after phase start (s) | first answer p50 / p90 / p99 / max (ms) | calls | Spaces retried | most attempts |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
-        foreach (var p in new[] { r.Balance, r.Reserve }.OfType<RecoveryPhaseReport>())
-        {
-            var f = p.FirstAnswer;
-            md.AppendLine(Inv, $"| {p.Name} | {p.Served:N0} of {p.Spaces:N0}{(p.Converged ? "" : " (did not converge)")} | {F(p.AllServedSecondsAfterProcessStart)} | {F(p.AllServedSecondsAfterReady)} | {F(p.AllServedSecondsAfterPhaseStart)} | {F(f.P50Ms)} / {F(f.P90Ms)} / {F(f.P99Ms)} / {F(f.MaxMs)} | {p.Calls:N0} | {p.SpacesRetried:N0} | {p.MostAttempts} |");
-        }
-
-        foreach (var p in new[] { r.Balance, r.Reserve }.OfType<RecoveryPhaseReport>().Where(p => p.Failures.Count > 0 || p.Rejections.Count > 0))
-        {
-            md.AppendLine();
-            md.AppendLine(Inv, $"Failed calls in the {p.Name} phase (exception type ← inner types):");
-            md.AppendLine();
-            foreach (var (key, count) in p.Failures.OrderByDescending(x => x.Value))
-            {
-                md.AppendLine(Inv, $"- {count:N0} × `{key}`: {p.FailureSamples.GetValueOrDefault(key)}");
-            }
-
-            foreach (var (key, count) in p.Rejections)
-            {
-                md.AppendLine(Inv, $"- {count:N0} answered with {key}");
-            }
-        }
-
+        AppendPhases(md, "all served after process start (s) | after Ready (s)", r.Balance, r.Reserve);
         md.AppendLine();
         md.AppendLine("## Storage traffic of the new silo");
         md.AppendLine();
@@ -112,46 +86,8 @@ public static partial class ReportWriter
             md.AppendLine(Inv, $"| {row.Seconds:0} | {row.Phase} | {row.BalanceServed:N0} | {row.ReserveServed:N0} | {row.Failures:N0} | {Mib(row.BlobBytesFromAzurite)} | {row.BlobRequests:N0} | {row.TableRequests:N0} | {row.CutResponses:N0} | {row.AzuriteCpuPercent:0} ({row.AzuriteMainThreadCpuPercent:0}) | {row.AzuriteSockets:N0} + {row.AzuriteOtherFileDescriptors:N0} | {row.SiloCpuPercent:0} |");
         }
 
-        foreach (var (name, log) in new[] { ("first silo", r.FirstSiloLog), ("new silo", r.SecondSiloLog) })
-        {
-            if (log is null)
-            {
-                continue;
-            }
-
-            md.AppendLine();
-            md.AppendLine(Inv, $"## Log of the {name}");
-            md.AppendLine();
-            md.AppendLine(Inv, $"`{log.LogPath}`: lines by level {string.Join(", ", log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}{(log.Exit is null ? "" : $"; {log.Exit}")}");
-            md.AppendLine();
-            foreach (var problem in log.Problems)
-            {
-                md.AppendLine(Inv, $"- {problem.Count:N0} × `{problem.Key}`: {problem.First.Replace("|", "\\|", StringComparison.Ordinal)}");
-            }
-        }
-
-        md.AppendLine();
-        md.AppendLine("## Audit");
-        md.AppendLine();
-        md.AppendLine(Inv, $"**{r.Audit.Status}**: {AuditText(r.Audit)}");
-        md.AppendLine();
-        md.AppendLine(Inv, $"How: {r.Audit.Method}.");
-        foreach (var failure in r.Audit.Failures)
-        {
-            md.AppendLine(Inv, $"- {failure}");
-        }
-
-        if (r.Notes.Count > 0)
-        {
-            md.AppendLine();
-            md.AppendLine("## Notes");
-            md.AppendLine();
-            foreach (var note in r.Notes)
-            {
-                md.AppendLine("- " + note);
-            }
-        }
-
+        AppendLogs(md, ("first silo", r.FirstSiloLog), ("new silo", r.SecondSiloLog));
+        AppendAuditAndNotes(md, r.Audit, r.Notes);
         return md.ToString();
     }
 
@@ -189,6 +125,93 @@ public static partial class ReportWriter
         if (r.SecondSiloLog is { } log)
         {
             yield return $"new silo's log: {string.Join(", ", log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}; {string.Join("; ", log.Problems.Take(4).Select(p => $"{p.Count:N0} × {p.Key}"))}";
+        }
+    }
+
+    private static void AppendOutcomeAndSummary(StringBuilder md, string outcome, IEnumerable<string> lines)
+    {
+        md.AppendLine(Inv, $"- **outcome**: {outcome}");
+        md.AppendLine();
+        md.AppendLine("## Summary");
+        md.AppendLine();
+        foreach (var line in lines)
+        {
+            md.AppendLine("- " + line);
+        }
+    }
+
+    /// <summary>The phases' table (<paramref name="servedColumns"/>: the headers of the two "all served" columns), then
+    /// each phase's failed calls and rejections.</summary>
+    private static void AppendPhases(StringBuilder md, string servedColumns, params RecoveryPhaseReport?[] phases)
+    {
+        md.AppendLine(Inv, $"| phase | served | {servedColumns} | after phase start (s) | first answer p50 / p90 / p99 / max (ms) | calls | Spaces retried | most attempts |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+        foreach (var p in phases.OfType<RecoveryPhaseReport>())
+        {
+            var f = p.FirstAnswer;
+            md.AppendLine(Inv, $"| {p.Name} | {p.Served:N0} of {p.Spaces:N0}{(p.Converged ? "" : " (did not converge)")} | {F(p.AllServedSecondsAfterProcessStart)} | {F(p.AllServedSecondsAfterReady)} | {F(p.AllServedSecondsAfterPhaseStart)} | {F(f.P50Ms)} / {F(f.P90Ms)} / {F(f.P99Ms)} / {F(f.MaxMs)} | {p.Calls:N0} | {p.SpacesRetried:N0} | {p.MostAttempts} |");
+        }
+
+        foreach (var p in phases.OfType<RecoveryPhaseReport>().Where(p => p.Failures.Count > 0 || p.Rejections.Count > 0))
+        {
+            md.AppendLine();
+            md.AppendLine(Inv, $"Failed calls in the {p.Name} phase (exception type ← inner types):");
+            md.AppendLine();
+            foreach (var (key, count) in p.Failures.OrderByDescending(x => x.Value))
+            {
+                md.AppendLine(Inv, $"- {count:N0} × `{key}`: {p.FailureSamples.GetValueOrDefault(key)}");
+            }
+
+            foreach (var (key, count) in p.Rejections)
+            {
+                md.AppendLine(Inv, $"- {count:N0} answered with {key}");
+            }
+        }
+    }
+
+    private static void AppendLogs(StringBuilder md, params (string Name, SiloLogSummary? Log)[] logs)
+    {
+        foreach (var (name, log) in logs)
+        {
+            if (log is null)
+            {
+                continue;
+            }
+
+            md.AppendLine();
+            md.AppendLine(Inv, $"## Log of the {name}");
+            md.AppendLine();
+            md.AppendLine(Inv, $"`{log.LogPath}`: lines by level {string.Join(", ", log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}{(log.Exit is null ? "" : $"; {log.Exit}")}");
+            md.AppendLine();
+            foreach (var problem in log.Problems)
+            {
+                md.AppendLine(Inv, $"- {problem.Count:N0} × `{problem.Key}`: {problem.First.Replace("|", "\\|", StringComparison.Ordinal)}");
+            }
+        }
+    }
+
+    private static void AppendAuditAndNotes(StringBuilder md, RecoveryAuditReport audit, IReadOnlyList<string> notes)
+    {
+        md.AppendLine();
+        md.AppendLine("## Audit");
+        md.AppendLine();
+        md.AppendLine(Inv, $"**{audit.Status}**: {AuditText(audit)}");
+        md.AppendLine();
+        md.AppendLine(Inv, $"How: {audit.Method}.");
+        foreach (var failure in audit.Failures)
+        {
+            md.AppendLine(Inv, $"- {failure}");
+        }
+
+        if (notes.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("## Notes");
+            md.AppendLine();
+            foreach (var note in notes)
+            {
+                md.AppendLine("- " + note);
+            }
         }
     }
 

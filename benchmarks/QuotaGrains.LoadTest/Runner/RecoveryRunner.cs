@@ -29,7 +29,7 @@ namespace QuotaGrains.LoadTest.Runner;
 /// retried until it answers or the phase's time is up. Storage traffic of the new silo goes through a counting proxy.
 /// Ends with the audit: every acknowledged commit is there and nothing is charged twice.
 /// </summary>
-public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine, IRunObserver observer, string outputDirectory)
+public sealed partial class RecoveryRunner(RecoveryOptions options, MachineInfo machine, IRunObserver observer, string outputDirectory)
 {
     private const string ClusterId = "recovery";
     private static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(1);
@@ -54,22 +54,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         var runId = $"{startedAt:HHmmss}{Random.Shared.Next(0x1000, 0xFFFF):x4}";
         var stem = Path.Combine(outputDirectory, $"{startedAt:yyyyMMdd-HHmmss}-recovery-{options.Scenario}");
         var serviceId = $"recovery-{runId}";
-        _model = new WorkloadModel(new WorkloadOptions
-        {
-            Scenario = options.Scenario,
-            Spaces = options.Spaces,
-            MembersPerSpace = 1,
-            PlanMix = [(PlanTier.Enterprise, 1)],
-            EnterpriseAllowance = options.EnterpriseAllowance,
-            Seed = options.Seed,
-        }, runId, startedAt);
-        _ledger = new SpaceLedger(options.Spaces);
-
-        var siloDll = await SiloHostProcess.BuildAsync(options.BuildSilo, observer.Info, cancellationToken);
-        var temporary = options.AzuriteLocation is null;
-        var location = options.AzuriteLocation ?? Path.Combine(Path.GetTempPath(), $"quota-recovery-{runId}");
-        var azurite = await Azurite.StartAsync(options.AzuriteInMemory ? null : location, options.AzuriteMaxOpenFiles, observer.Info, cancellationToken);
-        observer.Info($"recovery · {options.Scenario}: {azurite.Describe}, at most {azurite.MaxOpenFiles()?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} open files; service id {serviceId}.");
+        var (siloDll, azurite, location) = await PrepareAsync(runId, startedAt, serviceId, cancellationToken);
         SiloHostProcess? first = null;
         SiloHostProcess? second = null;
         IHost? client = null;
@@ -82,13 +67,8 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
             _phase = "first silo";
             first = SiloHostProcess.Start(siloDll, azurite.ConnectionString, serviceId, ClusterId, options.FirstSiloEnvironment, stem + "-silo1.log");
             await WaitReadyAsync(first, "first silo", cancellationToken);
-            client = await ConnectAsync(first.GatewayPort, serviceId, cancellationToken);
-            var setup = Stopwatch.StartNew();
-            await SetupAsync(client.Services.GetRequiredService<IGrainFactory>(), cancellationToken);
-            setup.Stop();
-            var afterSetup = await journal.SegmentsAsync(cancellationToken);
-            observer.Info(string.Create(CultureInfo.InvariantCulture,
-                $"{options.Spaces:N0} Spaces set up in {setup.Elapsed.TotalSeconds:0.0} s; the journal holds {Mib(afterSetup.Values.Sum())} MiB in {afterSetup.Count} segment(s)."));
+            client = await ConnectAsync([first.GatewayPort], serviceId, ClusterId, cancellationToken);
+            var (setup, afterSetup) = await SetupAndMeasureAsync(client, journal, cancellationToken);
 
             var traffic = await TrafficAsync(client.Services.GetRequiredService<IGrainFactory>(), first, journal, afterSetup, cancellationToken);
             await StopClientAsync(client);
@@ -125,7 +105,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
             {
                 readyAt = await second.Ready.WaitAsync(options.ReadyTimeout, cancellationToken);
                 readySeconds = Seconds(second.StartedAt, readyAt);
-                client = await ConnectAsync(second.GatewayPort, serviceId, cancellationToken);
+                client = await ConnectAsync([second.GatewayPort], serviceId, ClusterId, cancellationToken);
                 connectedSeconds = Seconds(second.StartedAt, Stopwatch.GetTimestamp());
                 observer.Info(string.Create(CultureInfo.InvariantCulture,
                     $"New silo (pid {second.ProcessId}) ready {readySeconds:0.00} s after its process started; client connected at {connectedSeconds:0.00} s."));
@@ -140,29 +120,8 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
             var balances = new SpaceBalance?[options.Spaces];
             if (client is not null)
             {
-                var grains = client.Services.GetRequiredService<IGrainFactory>();
-                var order = Shuffled(_model.Spaces, options.Seed);
-                _phase = "balance reads";
-                balance = await RunPhaseAsync("balance", order, second, readyAt, run => _balanceRun = run, async space =>
-                {
-                    var answer = await grains.GetGrain<ISpaceGrain>(space.Id).GetBalanceAsync();
-                    balances[space.Index] = answer;
-                    return answer is null ? "no such Space (null)" : null;
-                }, cancellationToken);
-                _phase = "reserves";
-                var spec = RecoverySpec();
-                reserve = await RunPhaseAsync("reserve", order, second, readyAt, run => _reserveRun = run, async space =>
-                {
-                    var owner = _model.UserIds[space.Members[0]];
-                    var result = await grains.GetGrain<IUserGrain>(owner).ReserveAsync(space.Id, new ReserveRequest(RecoveryOperationId(runId, space), spec.Spec, 1));
-                    if (!result.Succeeded)
-                    {
-                        return $"rejected: {result.Rejection!.Code}";
-                    }
-
-                    recoveryHolds[space.Index] = result.Credits;
-                    return null;
-                }, cancellationToken);
+                (balance, reserve) = await RecoveryPhasesAsync(client.Services.GetRequiredService<IGrainFactory>(), runId, second.StartedAt, "the new silo's process started", readyAt,
+                    balances, recoveryHolds, null, cancellationToken);
             }
 
             // The window ends with the reserve phase: the audit's own traffic is not counted.
@@ -183,8 +142,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
                 RunId = runId,
                 StartedAt = startedAt,
                 Machine = machine,
-                Settings = new RecoverySettings(options.Spaces, options.TailMiB, options.Concurrency, options.Timeout.TotalSeconds, options.RetryDelay.TotalMilliseconds,
-                    options.Seed, options.Proxy, azurite.Describe, serviceId, options.FirstSiloEnvironment, InheritedQuotaEnvironment(), siloDll),
+                Settings = Settings(azurite, serviceId, options.FirstSiloEnvironment, siloDll),
                 Outcome = OutcomeText(balance, reserve, storage, processes),
                 SetupSeconds = Math.Round(setup.Elapsed.TotalSeconds, 1),
                 Traffic = traffic,
@@ -228,16 +186,53 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
                 await tableProxy.DisposeAsync();
             }
 
-            await azurite.DisposeAsync();
-            if (temporary && !options.KeepAzuriteData)
-            {
-                TryDelete(location);
-            }
-            else
-            {
-                observer.Info($"Azurite's data is kept in {location}.");
-            }
+            await StopAzuriteAsync(azurite, location);
         }
+    }
+
+    private async Task StopAzuriteAsync(Azurite azurite, string location)
+    {
+        await azurite.DisposeAsync();
+        if (options.AzuriteLocation is null && !options.KeepAzuriteData)
+        {
+            TryDelete(location);
+        }
+        else
+        {
+            observer.Info($"Azurite's data is kept in {location}.");
+        }
+    }
+
+    /// <summary>The workload model and ledger, the silo's build, and Azurite (data in a folder unless asked otherwise).</summary>
+    private async Task<(string SiloDll, Azurite Azurite, string Location)> PrepareAsync(string runId, DateTimeOffset startedAt, string serviceId, CancellationToken cancellationToken)
+    {
+        _model = new WorkloadModel(new WorkloadOptions
+        {
+            Scenario = options.Scenario,
+            Spaces = options.Spaces,
+            MembersPerSpace = 1,
+            PlanMix = [(PlanTier.Enterprise, 1)],
+            EnterpriseAllowance = options.EnterpriseAllowance,
+            Seed = options.Seed,
+        }, runId, startedAt);
+        _ledger = new SpaceLedger(options.Spaces);
+
+        var siloDll = await SiloHostProcess.BuildAsync(options.BuildSilo, observer.Info, cancellationToken);
+        var location = options.AzuriteLocation ?? Path.Combine(Path.GetTempPath(), $"quota-recovery-{runId}");
+        var azurite = await Azurite.StartAsync(options.AzuriteInMemory ? null : location, options.AzuriteMaxOpenFiles, observer.Info, cancellationToken);
+        observer.Info($"recovery · {options.Scenario}: {azurite.Describe}, at most {azurite.MaxOpenFiles()?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} open files; service id {serviceId}.");
+        return (siloDll, azurite, location);
+    }
+
+    private async Task<(Stopwatch Setup, IReadOnlyDictionary<string, long> AfterSetup)> SetupAndMeasureAsync(IHost client, JournalMeter journal, CancellationToken cancellationToken)
+    {
+        var setup = Stopwatch.StartNew();
+        await SetupAsync(client.Services.GetRequiredService<IGrainFactory>(), cancellationToken);
+        setup.Stop();
+        var afterSetup = await journal.SegmentsAsync(cancellationToken);
+        observer.Info(string.Create(CultureInfo.InvariantCulture,
+            $"{options.Spaces:N0} Spaces set up in {setup.Elapsed.TotalSeconds:0.0} s; the journal holds {Mib(afterSetup.Values.Sum())} MiB in {afterSetup.Count} segment(s)."));
+        return (setup, afterSetup);
     }
 
     // ---- First silo ------------------------------------------------------------------------------------------------
@@ -273,8 +268,11 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         }
     }
 
+    /// <param name="beforeKill">Runs once the tail is reached, while the workers keep sending (the cluster scenario
+    /// starts the survivors there).</param>
+    /// <param name="killed">Told the timestamp of the kill as soon as the process is gone, while the workers still wind down.</param>
     private async Task<TrafficSummary> TrafficAsync(IGrainFactory grains, SiloHostProcess silo, JournalMeter journal, IReadOnlyDictionary<string, long> afterSetup,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<Task>? beforeKill = null, Action<long>? killed = null)
     {
         _phase = "traffic";
         var stop = false;
@@ -334,9 +332,16 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
             }
         }
 
+        if (beforeKill is not null && !silo.HasExited)
+        {
+            await beforeKill();
+        }
+
         // kill -9 while the workers are sending: whatever is in flight has an unknown outcome.
         observer.Info($"kill -9 the first silo (pid {silo.ProcessId}): {reason}, {Interlocked.Read(ref _flows):N0} flows.");
+        var killedAt = Stopwatch.GetTimestamp();
         await silo.KillAsync();
+        killed?.Invoke(killedAt);
         Volatile.Write(ref stop, true);
         clock.Stop();
         var allWorkers = Task.WhenAll(workers);
@@ -402,7 +407,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
 
     /// <summary>Every Space of <paramref name="order"/> asked once, <c>Concurrency</c> at once; a failed call is retried
     /// (same Space, after <c>RetryDelay</c>) until it answers or the phase's time is up.</summary>
-    private async Task<RecoveryPhaseReport> RunPhaseAsync(string name, SpaceModel[] order, SiloHostProcess silo, long readyAt, Action<PhaseRun> publish,
+    private async Task<RecoveryPhaseReport> RunPhaseAsync(string name, SpaceModel[] order, long origin, string originText, long readyAt, Action<PhaseRun> publish,
         Func<SpaceModel, Task<string?>> ask, CancellationToken cancellationToken)
     {
         var run = new PhaseRun(order.Length);
@@ -474,18 +479,18 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         var ended = Stopwatch.GetTimestamp();
         var converged = run.Served == order.Length;
         observer.Info(converged
-            ? string.Create(CultureInfo.InvariantCulture, $"{name}: all {order.Length:N0} Spaces answered {Seconds(silo.StartedAt, run.LastAnswerAt):0.0} s after the new silo's process started ({Seconds(phaseStart, run.LastAnswerAt):0.0} s after the phase started); {run.Failures.Values.Sum():N0} failed calls.")
+            ? string.Create(CultureInfo.InvariantCulture, $"{name}: all {order.Length:N0} Spaces answered {Seconds(origin, run.LastAnswerAt):0.0} s after {originText} ({Seconds(phaseStart, run.LastAnswerAt):0.0} s after the phase started); {run.Failures.Values.Sum():N0} failed calls.")
             : string.Create(CultureInfo.InvariantCulture, $"{name}: did not converge: {run.Served:N0} of {order.Length:N0} Spaces served after {Seconds(phaseStart, ended):0} s; {run.Failures.Values.Sum():N0} failed calls."));
         return new RecoveryPhaseReport(
             name,
             order.Length,
             run.Served,
             converged,
-            Math.Round(Seconds(silo.StartedAt, phaseStart), 2),
-            converged ? Math.Round(Seconds(silo.StartedAt, run.LastAnswerAt), 2) : null,
+            Math.Round(Seconds(origin, phaseStart), 2),
+            converged ? Math.Round(Seconds(origin, run.LastAnswerAt), 2) : null,
             converged && readyAt > 0 ? Math.Round(Seconds(readyAt, run.LastAnswerAt), 2) : null,
             converged ? Math.Round(Seconds(phaseStart, run.LastAnswerAt), 2) : null,
-            Math.Round(Seconds(silo.StartedAt, ended), 2),
+            Math.Round(Seconds(origin, ended), 2),
             Summary(run.FirstAnswer),
             Summary(run.SincePhaseStart),
             Interlocked.Read(ref run.Calls),
@@ -501,17 +506,8 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
     {
         var previous = window.Take(silo);
         var lastPrint = Stopwatch.GetTimestamp();
-        while (!cancellationToken.IsCancellationRequested)
+        while (await NextSampleAsync(cancellationToken))
         {
-            try
-            {
-                await Task.Delay(SampleInterval, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
             var now = window.Take(silo);
             var seconds = Math.Max(now.At - previous.At, 1e-3);
             var row = new RecoveryTimelineRow(
@@ -537,6 +533,55 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
                 observer.Info(string.Create(CultureInfo.InvariantCulture,
                     $"  {row.Phase,-17} {row.Seconds,6:0.0} s  balance {row.BalanceServed,7:N0}  reserve {row.ReserveServed,7:N0} of {options.Spaces:N0}  failed calls {row.Failures,8:N0}  blob {Mib(row.BlobBytesFromAzurite)} MiB in {row.BlobRequests:N0} req  table {row.TableRequests:N0} req  cut {row.CutResponses:N0}  Azurite {row.AzuriteCpuPercent:0}% (main {row.AzuriteMainThreadCpuPercent:0}%), fds {row.AzuriteSockets:N0} sockets + {row.AzuriteOtherFileDescriptors:N0}  silo {row.SiloCpuPercent:0}%"));
             }
+        }
+    }
+
+    /// <summary>Every Space asked for its balance, then (after <paramref name="afterBalance"/>) for one reserve through
+    /// its user grain; times from <paramref name="origin"/>.</summary>
+    private async Task<(RecoveryPhaseReport Balance, RecoveryPhaseReport Reserve)> RecoveryPhasesAsync(IGrainFactory grains, string runId, long origin, string originText, long readyAt,
+        SpaceBalance?[] balances, long[] recoveryHolds, Func<Task>? afterBalance, CancellationToken cancellationToken)
+    {
+        var order = Shuffled(_model.Spaces, options.Seed);
+        _phase = "balance reads";
+        var balance = await RunPhaseAsync("balance", order, origin, originText, readyAt, run => _balanceRun = run, async space =>
+        {
+            var answer = await grains.GetGrain<ISpaceGrain>(space.Id).GetBalanceAsync();
+            balances[space.Index] = answer;
+            return answer is null ? "no such Space (null)" : null;
+        }, cancellationToken);
+        if (afterBalance is not null)
+        {
+            await afterBalance();
+        }
+
+        _phase = "reserves";
+        var spec = RecoverySpec();
+        var reserve = await RunPhaseAsync("reserve", order, origin, originText, readyAt, run => _reserveRun = run, async space =>
+        {
+            var owner = _model.UserIds[space.Members[0]];
+            var result = await grains.GetGrain<IUserGrain>(owner).ReserveAsync(space.Id, new ReserveRequest(RecoveryOperationId(runId, space), spec.Spec, 1));
+            if (!result.Succeeded)
+            {
+                return $"rejected: {result.Rejection!.Code}";
+            }
+
+            recoveryHolds[space.Index] = result.Credits;
+            return null;
+        }, cancellationToken);
+        return (balance, reserve);
+    }
+
+    /// <summary>Waits a sample interval; false once sampling is to stop.</summary>
+    private static async Task<bool> NextSampleAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(SampleInterval, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -751,18 +796,18 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
         }
     }
 
-    private static async Task<IHost> ConnectAsync(int gatewayPort, string serviceId, CancellationToken cancellationToken)
+    private static async Task<IHost> ConnectAsync(IReadOnlyList<int> gatewayPorts, string serviceId, string clusterId, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
 
         // Failures are counted by the harness; the client's own error log would flood the terminal while the silo is down.
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client => client
-            .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort))
+            .UseStaticClustering(gatewayPorts.Select(port => new IPEndPoint(IPAddress.Loopback, port)).ToArray())
             .Configure<ClusterOptions>(o =>
             {
                 o.ServiceId = serviceId;
-                o.ClusterId = ClusterId;
+                o.ClusterId = clusterId;
             }));
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -919,6 +964,10 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
             $"balance: {Phase(balance)}; reserve: {Phase(reserve)}; {read}{table}; Azurite {processes.AzuriteCpuPercent:0}% of a core (main thread {processes.AzuriteMainThreadCpuPercent:0}%)");
     }
 
+    private RecoverySettings Settings(Azurite azurite, string serviceId, IReadOnlyDictionary<string, string> firstSiloEnvironment, string siloDll) =>
+        new(options.Spaces, options.TailMiB, options.Concurrency, options.Timeout.TotalSeconds, options.RetryDelay.TotalMilliseconds,
+            options.Seed, options.Proxy, azurite.Describe, serviceId, firstSiloEnvironment, InheritedQuotaEnvironment(), siloDll);
+
     private static IReadOnlyDictionary<string, string> InheritedQuotaEnvironment() =>
         new SortedDictionary<string, string>(Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Where(e => e.Key is string key && key.StartsWith("Quota__", StringComparison.Ordinal) && !key.Contains("ConnectionString", StringComparison.OrdinalIgnoreCase))
@@ -950,6 +999,7 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
     private sealed class PhaseRun(int spaces)
     {
         private int _served;
+        private long _firstAnswerAt;
         private long _lastAnswerAt;
 
         public long Calls;
@@ -970,12 +1020,16 @@ public sealed class RecoveryRunner(RecoveryOptions options, MachineInfo machine,
 
         public long LastAnswerAt => Interlocked.Read(ref _lastAnswerAt);
 
+        /// <summary>When the phase's first answer came (Stopwatch ticks), or null before it.</summary>
+        public long? FirstAnswerAt => Interlocked.Read(ref _firstAnswerAt) is > 0 and var at ? at : null;
+
         public void Answered(int space, long sinceAsked, long sincePhaseStart, long at, int attempts)
         {
             Attempts[space] = attempts;
             FirstAnswer.RecordValue(Math.Clamp(Micros(sinceAsked), 1, FirstAnswer.HighestTrackableValue));
             SincePhaseStart.RecordValue(Math.Clamp(Micros(sincePhaseStart), 1, SincePhaseStart.HighestTrackableValue));
             Interlocked.Increment(ref _served);
+            Interlocked.CompareExchange(ref _firstAnswerAt, at, 0);
             long seen;
             while ((seen = Interlocked.Read(ref _lastAnswerAt)) < at && Interlocked.CompareExchange(ref _lastAnswerAt, at, seen) != seen)
             {

@@ -17,8 +17,11 @@ namespace QuotaGrains.Grains.Journal;
 /// acknowledged (a stale writer that resumes cannot append after the read).
 /// </summary>
 /// <remarks>A Space asking joins the next read, not one already under way: a live stream (this silo's, or another live
-/// silo's) may have grown since that one started, with records the Space needs. For a dead silo's stream the next read
-/// costs a listing and one empty ranged read.</remarks>
+/// silo's) may have grown since that one started, with records the Space needs. A fenced stream (its silo declared dead)
+/// is the exception: its writer can append nothing after the fence, so a read that started after the fence holds every
+/// record any Space asking later needs. Such a Space joins that read while it runs, or is answered from what it left in
+/// the cache, with no storage request: the survivors of a crash read the dead stream once, not once per wave of Spaces
+/// that ask.</remarks>
 internal sealed partial class JournalReader : IDisposable
 {
     private const int MaxRetryDelayMilliseconds = 5_000;
@@ -34,7 +37,8 @@ internal sealed partial class JournalReader : IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     /// <param name="runtime">Where its reads run and which clock its pauses and idle timer read (<see cref="JournalRuntime.Default"/>).</param>
-    /// <param name="fencing">Fences a dead silo's stream before it is read (none: streams are read as they are).</param>
+    /// <param name="fencing">Fences a dead silo's stream before it is read (none: streams are read as they are, and
+    /// every stream may grow).</param>
     public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null, IStreamFencing? fencing = null)
     {
         _runtime = runtime ?? JournalRuntime.Default;
@@ -96,7 +100,7 @@ internal sealed partial class JournalReader : IDisposable
 
     private Task<T> Enqueue<T>(string streamName, Waiter<T> waiter, CancellationToken cancellationToken)
     {
-        bool start;
+        var start = false;
         CachedStream stream;
         lock (_streams)
         {
@@ -105,10 +109,22 @@ internal sealed partial class JournalReader : IDisposable
                 _streams[streamName] = stream = new CachedStream(streamName);
             }
 
-            stream.Waiting.Add(waiter);
             stream.LastAsked = _runtime.Time.GetTimestamp();
-            start = !stream.Busy;
-            stream.Busy = true;
+            if (stream.Final is { } final && AtOrAfter(waiter.From, final))
+            {
+                // Read to its end after it was fenced: the cache is all there will be.
+                waiter.Answer(stream);
+            }
+            else if (stream.Reading is { Final: true } reading && AtOrAfter(waiter.From, reading.From))
+            {
+                reading.Batch.Add(waiter);
+            }
+            else
+            {
+                stream.Waiting.Add(waiter);
+                start = !stream.Busy;
+                stream.Busy = true;
+            }
         }
 
         if (start)
@@ -126,12 +142,12 @@ internal sealed partial class JournalReader : IDisposable
         return waiter.Completion.Task;
     }
 
-    /// <summary>One read of the stream at a time; the Spaces that asked meanwhile are served by the next one.</summary>
+    /// <summary>One read of the stream at a time; the Spaces that asked meanwhile are served by the next one (or by
+    /// this one, if it started after the stream was fenced).</summary>
     private async Task ServeAsync(CachedStream stream)
     {
         while (true)
         {
-            List<Waiter> batch;
             lock (_streams)
             {
                 if (stream.Waiting.Count == 0)
@@ -140,25 +156,52 @@ internal sealed partial class JournalReader : IDisposable
                     DropWhenIdle(stream);
                     return;
                 }
-
-                batch = stream.Waiting;
-                stream.Waiting = [];
             }
 
-            var from = batch.Select(w => w.From).MinBy(p => (p.Segment, p.Offset))!;
+            // Fenced before the batch is taken: the read that follows starts after the fence, so it finds every record
+            // the stream will ever have. Until it is fenced, a stream is decided again at each read: its silo may have
+            // died since.
+            Exception? fenceFailure = null;
+            if (_fencing is not null && !stream.Fenced)
+            {
+                try
+                {
+                    stream.Fenced = await _fencing.FenceIfDeadAsync(stream.Name, _stopping.Token);
+                }
+                catch (Exception exception)
+                {
+                    fenceFailure = exception;
+                }
+            }
+
+            var final = stream.Fenced;
+            List<Waiter> batch;
+            JournalPosition from;
+            lock (_streams)
+            {
+                batch = stream.Waiting;
+                stream.Waiting = [];
+                from = batch.Select(w => w.From).MinBy(p => (p.Segment, p.Offset))!;
+
+                // A read may drop what is cached (deleted segments); the cache is final again only once it is done.
+                stream.Final = null;
+                stream.Reading = new Reading(from, final, batch);
+            }
+
             var read = new ReadTally();
             var started = Stopwatch.GetTimestamp();
             try
             {
-                if (_fencing is not null && !stream.Fenced)
+                if (fenceFailure is not null)
                 {
-                    // Until it is fenced, a stream is decided again at each read: its silo may have died since.
-                    stream.Fenced = await _fencing.FenceIfDeadAsync(stream.Name, _stopping.Token);
+                    throw fenceFailure;
                 }
 
                 await FillAsync(stream, from, read, _stopping.Token);
                 lock (_streams)
                 {
+                    stream.Reading = null;
+                    stream.Final = final ? from : null;
                     foreach (var waiter in batch)
                     {
                         waiter.Answer(stream);
@@ -172,9 +215,13 @@ internal sealed partial class JournalReader : IDisposable
                 LogStreamReadFailed(exception, stream.Name, read.Bytes, read.Requests, batch.Count);
                 var failure = new QuotaUnavailableException(
                     $"Reading the journal stream '{stream.Name}' for recovery failed ({exception.GetType().Name}: {exception.Message}); the Space is not served. Retry with the same operation id.");
-                foreach (var waiter in batch)
+                lock (_streams)
                 {
-                    waiter.Fail(failure);
+                    stream.Reading = null;
+                    foreach (var waiter in batch)
+                    {
+                        waiter.Fail(failure);
+                    }
                 }
             }
 
@@ -185,16 +232,29 @@ internal sealed partial class JournalReader : IDisposable
                     // Over budget: keep nothing of this stream; a Space that asks later reads what it needs again.
                     LogCacheDropped(stream.Name, stream.CachedBytes);
                     stream.Segments.Clear();
+                    stream.Final = null;
                 }
             }
         }
     }
 
     /// <summary>Makes the cache cover the stream from <paramref name="from"/> to its end as it is now.</summary>
+    /// <remarks>When the newest cached segment is where the read goes on, its end is read beside the listing, not after
+    /// it: a wave over a stream that did not grow (a dead silo's, while its Spaces recover) is then one round trip of a
+    /// listing and one empty ranged read. Both start after every waiter asked, so what they find is the stream as of
+    /// each one's ask. That early read only counts if the listing shows no later segment: with one, the segment is read
+    /// on again after the listing, since a block may have landed in it after the early read and before the writer
+    /// opened the next segment (the segment is then taken as final, see below).</remarks>
     private async Task FillAsync(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
     {
-        var names = await ListAsync(stream.Name, read, cancellationToken);
+        var early = StartTailRead(stream, from, read, cancellationToken);
+        var listing = ListAsync(stream.Name, read, cancellationToken);
+
+        // Both settle before anything goes on, whichever fails: no read of this wave may still run into the next one's.
+        await Task.WhenAll(listing, early?.Read ?? Task.CompletedTask);
+        var names = await listing;
         var segments = names.Select(n => (Name: n, Number: JournalPosition.SegmentNumberOf(n))).Where(s => s.Number >= 0).ToList();
+        var earlyDone = early is { } tail && segments.Count > 0 && segments[^1].Number == tail.Number ? tail.Number : -1;
         lock (_streams)
         {
             // Deleted segments (retention) are not read again.
@@ -233,7 +293,7 @@ internal sealed partial class JournalReader : IDisposable
                 }
             }
 
-            if (!segment.Complete)
+            if (!segment.Complete && number != earlyDone)
             {
                 await ReadRangeAsync(name, segment, until: null, read, cancellationToken);
 
@@ -243,20 +303,47 @@ internal sealed partial class JournalReader : IDisposable
         }
     }
 
+    /// <summary>The read of the newest cached segment from its cached end, started before the listing, if the read goes
+    /// on there: that segment is not final and <paramref name="from"/> lies in what is cached of it or before it in an
+    /// earlier segment.</summary>
+    private (int Number, Task Read)? StartTailRead(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
+    {
+        int number;
+        CachedSegment segment;
+        lock (_streams)
+        {
+            if (stream.Segments.Count == 0)
+            {
+                return null;
+            }
+
+            (number, segment) = (stream.Segments.Keys[^1], stream.Segments.Values[^1]);
+            if (segment.Complete || number < from.Segment || (number == from.Segment && from.Offset < segment.Start))
+            {
+                return null;
+            }
+        }
+
+        var name = JournalPosition.SegmentNameOf(stream.Name, number);
+        return (number, ReadRangeAsync(name, segment, until: null, read, cancellationToken));
+    }
+
     /// <summary>Reads from <paramref name="segment"/>'s end on, to <paramref name="until"/> or to the end of the segment,
     /// in ranged reads with a few in flight; records go into <paramref name="segment"/> chunk by chunk, so that what was
-    /// read stays if a later read fails.</summary>
+    /// read stays if a later read fails. Where something is cached already, one read goes first and more follow only if it
+    /// comes back full: reading on at a segment's end mostly finds little or nothing.</summary>
     private async Task ReadRangeAsync(string name, CachedSegment segment, long? until, ReadTally read, CancellationToken cancellationToken)
     {
         var size = _options.RecoveryReadBytes;
         var reads = new Queue<(long Offset, int Length, Task<byte[]> Data)>();
         var next = segment.End;
+        var inFlight = segment.End > segment.Start ? 1 : _options.MaxRecoveryReadsInFlight;
         byte[] carried = [];
         try
         {
             while (true)
             {
-                while (reads.Count < _options.MaxRecoveryReadsInFlight && (until is null || next < until))
+                while (reads.Count < inFlight && (until is null || next < until))
                 {
                     var length = until is { } end ? (int)Math.Min(size, end - next) : size;
                     reads.Enqueue((next, length, ReadChunkAsync(name, next, length, read, cancellationToken)));
@@ -269,6 +356,11 @@ internal sealed partial class JournalReader : IDisposable
                 }
 
                 var data = await chunk.Data;
+                if (data.Length == chunk.Length)
+                {
+                    inFlight = _options.MaxRecoveryReadsInFlight;
+                }
+
                 var buffer = carried.Length == 0 ? data : [.. carried, .. data];
                 var bufferAt = chunk.Offset - carried.Length;
                 var consumed = 0;
@@ -415,6 +507,13 @@ internal sealed partial class JournalReader : IDisposable
         }
     }
 
+    private static bool AtOrAfter(JournalPosition position, JournalPosition start) =>
+        position.Segment > start.Segment || (position.Segment == start.Segment && position.Offset >= start.Offset);
+
+    /// <summary>A read under way: from where, whether it started after the stream was fenced, and the
+    /// waiters it will answer (it takes in others while it runs only if it did).</summary>
+    private sealed record Reading(JournalPosition From, bool Final, List<Waiter> Batch);
+
     /// <summary>What is cached of one stream, and who waits for its next read. Guarded by the reader's lock.</summary>
     private sealed class CachedStream(string name)
     {
@@ -428,6 +527,12 @@ internal sealed partial class JournalReader : IDisposable
 
         /// <summary>Fenced before a read: its writer can append nothing more.</summary>
         public bool Fenced { get; set; }
+
+        public Reading? Reading { get; set; }
+
+        /// <summary>Set once a read that started after the stream was fenced is done: from there on, the cache holds the
+        /// stream to its end for good.</summary>
+        public JournalPosition? Final { get; set; }
 
         public long LastAsked { get; set; }
 

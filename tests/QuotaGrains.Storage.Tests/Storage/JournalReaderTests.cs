@@ -110,6 +110,120 @@ public sealed class JournalReaderTests : IAsyncLifetime
         Assert.Equal(JournalRecord.Encode("a", 2, 1, new byte[100]).Length, _store.BytesRead - before);
     }
 
+    /// <summary>While the Spaces of a dead silo recover, its stream does not grow, and every later wave finds nothing
+    /// new: one listing and one empty ranged read, the read started beside the listing (one round trip), not after it
+    /// with a few more past the end.</summary>
+    [Fact]
+    public async Task A_wave_over_a_stream_that_did_not_grow_is_one_listing_and_one_ranged_read_beside_it()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 4 * 1024);
+        var (space, (from, sequences)) = written.First();
+        await reader.ReadAsync(space, from, CancellationToken.None);
+        var (reads, lists) = (_store.RangeReads, _store.Lists);
+
+        var listing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeList = () => listing.Task;
+        var again = reader.ReadAsync(space, from, CancellationToken.None);
+        await WaitUntilAsync(() => _store.RangeReads == reads + 1);
+        Assert.False(again.IsCompleted);
+        listing.SetResult();
+
+        Assert.Equal(sequences, (await again).Select(r => r.FirstSequence));
+        Assert.Equal((reads + 1, lists + 1), (_store.RangeReads, _store.Lists));
+    }
+
+    /// <summary>The early read of the newest segment does not make it final: if the listing shows a later segment, a
+    /// block may have landed in it after the early read, before the writer opened the next one. It is read on after
+    /// the listing, so that the block is in the cache for every later recovery.</summary>
+    [Fact]
+    public async Task A_segment_read_beside_the_listing_is_read_on_after_it_when_a_later_segment_appeared()
+    {
+        await using var journal = NewWriter("svc/silo-d", segmentBlocks: 2);
+        var first = await journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
+        using var reader = NewReader(readBytes: 4 * 1024);
+        Assert.Single(await reader.ReadAsync("a", first, CancellationToken.None));
+
+        // A wave whose early read of segment 0 finds nothing; then, before its listing, the writer fills segment 0 and
+        // opens segment 1.
+        var listing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeList = () => listing.Task;
+        var reads = _store.RangeReads;
+        var wave = reader.ReadAsync("a", first, CancellationToken.None);
+        await WaitUntilAsync(() => _store.RangeReads == reads + 1);
+        Assert.Equal(0, (await journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [2]))).Segment);
+        Assert.Equal(1, (await journal.AppendAsync("a", JournalRecord.Encode("a", 3, 1, [3]))).Segment);
+        listing.SetResult();
+        await wave;
+        _store.BeforeList = null;
+
+        Assert.Equal([1L, 2, 3], (await reader.ReadAsync("a", first, CancellationToken.None)).Select(r => r.FirstSequence));
+    }
+
+    /// <summary>A stream whose silo the cluster declared dead gets nothing more: once a read that started after the
+    /// fence reached its end, every Space recovering from it later is answered from the cache, with no listing
+    /// and no ranged read.</summary>
+    [Fact]
+    public async Task Once_a_dead_silos_stream_was_read_to_its_end_later_Spaces_are_answered_with_no_storage_request()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 4 * 1024, dead: _ => true);
+        var earliest = written.MinBy(s => s.Value.From.Offset);
+        await reader.ReadAsync(earliest.Key, earliest.Value.From, CancellationToken.None);
+        var (reads, lists) = (_store.RangeReads, _store.Lists);
+
+        foreach (var (space, (from, sequences)) in written)
+        {
+            Assert.Equal(sequences, (await reader.ReadAsync(space, from, CancellationToken.None)).Select(r => r.FirstSequence));
+        }
+
+        Assert.Equal((reads, lists), (_store.RangeReads, _store.Lists));
+    }
+
+    /// <summary>A Space asking while a read of a dead silo's stream runs joins that read instead of waiting for the
+    /// next one: one listing for both.</summary>
+    [Fact]
+    public async Task A_Space_asking_while_a_dead_silos_stream_is_read_joins_that_read()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        using var reader = NewReader(readBytes: 4 * 1024, dead: _ => true);
+        var (a, b) = (written.MinBy(s => s.Value.From.Offset), written.MaxBy(s => s.Value.From.Offset));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeRead = () => gate.Task;
+
+        var first = reader.ReadAsync(a.Key, a.Value.From, CancellationToken.None);
+        await WaitUntilAsync(() => _store.Lists == 1);
+        var second = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
+        gate.SetResult();
+
+        Assert.Equal(a.Value.Sequences, (await first).Select(r => r.FirstSequence));
+        Assert.Equal(b.Value.Sequences, (await second).Select(r => r.FirstSequence));
+        Assert.Equal(1, _store.Lists);
+    }
+
+    /// <summary>A read that started while the stream's silo was still alive may have missed what it appended after:
+    /// a Space asking once the silo is declared dead is not served by it, but by a read that starts after.</summary>
+    [Fact]
+    public async Task A_read_that_started_before_the_silo_was_declared_dead_serves_no_Space_that_asks_after()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        var dead = false;
+        using var reader = NewReader(readBytes: 4 * 1024, dead: _ => Volatile.Read(ref dead));
+        var (a, b) = (written.MinBy(s => s.Value.From.Offset), written.MaxBy(s => s.Value.From.Offset));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.BeforeRead = () => gate.Task;
+
+        var first = reader.ReadAsync(a.Key, a.Value.From, CancellationToken.None);
+        await WaitUntilAsync(() => _store.Lists == 1);
+        Volatile.Write(ref dead, true);
+        var second = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
+        gate.SetResult();
+
+        await Task.WhenAll(first, second);
+        Assert.Equal(b.Value.Sequences, (await second).Select(r => r.FirstSequence));
+        Assert.Equal(2, _store.Lists);
+    }
+
     [Fact]
     public async Task A_read_that_fails_once_is_retried_and_the_wave_is_served()
     {
@@ -290,7 +404,9 @@ public sealed class JournalReaderTests : IAsyncLifetime
         return journal;
     }
 
-    private JournalReader NewReader(int readBytes, int attempts = 4) => new(
+    /// <param name="dead">Whether a stream's silo is dead: its stream is then fenced (through the store beneath the
+    /// counting one, so that the counts are the reader's own) before a read.</param>
+    private JournalReader NewReader(int readBytes, int attempts = 4, Func<string, bool>? dead = null) => new(
         _store,
         Microsoft.Extensions.Options.Options.Create(new JournalOptions
         {
@@ -299,7 +415,8 @@ public sealed class JournalReaderTests : IAsyncLifetime
             RecoveryRetryDelay = TimeSpan.FromMilliseconds(1),
         }),
         _instruments,
-        NullLogger<JournalReader>.Instance);
+        NullLogger<JournalReader>.Instance,
+        fencing: dead is null ? null : new DelegateStreamFencing(_store.Faults, dead));
 
     /// <summary>Counts what is read through it; can fail an append as a timeout does and land it later.</summary>
     private sealed class CountingStore(FaultyJournalStore inner) : DelegatingJournalStore(inner)
@@ -308,6 +425,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         private int _appends;
         private long _bytes;
         private int _reads;
+        private int _lists;
         private int _maxBytes;
 
         public FaultyJournalStore Faults { get; } = inner;
@@ -315,6 +433,10 @@ public sealed class JournalReaderTests : IAsyncLifetime
         public long BytesRead => Interlocked.Read(ref _bytes);
 
         public int RangeReads => Volatile.Read(ref _reads);
+
+        public int Lists => Volatile.Read(ref _lists);
+
+        public Func<Task>? BeforeList { get; set; }
 
         public int MaxBytesPerRead => Volatile.Read(ref _maxBytes);
 
@@ -347,6 +469,18 @@ public sealed class JournalReaderTests : IAsyncLifetime
             HoldNextAppend = false;
             _held = (segment, expectedOffset, block.ToArray());
             return Task.FromException(new TaskCanceledException("The append timed out."));
+        }
+
+        public override async Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
+        {
+            if (BeforeList is { } before)
+            {
+                await before();
+            }
+
+            var names = await base.ListSegmentsAsync(prefix, cancellationToken);
+            Interlocked.Increment(ref _lists);
+            return names;
         }
 
         public Task LandHeldAsync() => Inner.AppendAsync(_held!.Value.Segment, _held.Value.Offset, _held.Value.Data, CancellationToken.None);
