@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Options;
 using QuotaGrains.Tests.Cluster;
 using QuotaGrains.Tests.Storage;
 using Xunit.Abstractions;
@@ -90,6 +94,61 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
         var (surfaced, _) = await FinishAsync(traffic, startedAt, test);
 
         Assert.Empty(surfaced);
+    }
+
+    /// <summary>Two owners: a silo paused (SIGSTOP) until the cluster declared it dead still holds its Spaces' activations
+    /// and, once resumed (SIGCONT), decides what reached it meanwhile. Its Spaces recovered on the survivors, which fenced
+    /// its journal stream before reading it, so none of those decisions can be acknowledged: its appends fail, the client
+    /// retries them with their ids on the new owners, and nothing acknowledged is lost.</summary>
+    [Fact]
+    public async Task A_silo_paused_until_declared_dead_acknowledges_nothing_after_its_Spaces_moved_and_nothing_is_lost()
+    {
+        var test = Stopwatch.StartNew();
+        var (cluster, traffic) = await UnderLoadAsync("stop3");
+        await using var _ = cluster;
+
+        var (victim, spaces) = await BusiestSiloAsync(cluster, traffic);
+        var address = await cluster.AddressOfAsync(victim);
+        var pausedAt = traffic.Now;
+        await victim.PauseAsync();
+
+        // Declared dead by the survivors (a silent silo: ProbeTimeout × MissedProbesLimit), then its Spaces recover on
+        // them, which fences its stream, and the new owners write.
+        var declaredDead = await UntilAsync(traffic, async () => (await Answer(() => cluster.HostsAsync(onlyActive: true)))?.ContainsKey(address) == false) - pausedAt;
+        var served = await Task.WhenAll(spaces.Select(space =>
+            Task.Run(() => UntilAsync(traffic, async () => await Answer(() => cluster.Client.GetGrain<ISpaceGrain>(space).GetBalanceAsync()) is not null))));
+        await traffic.AcknowledgedMoreAsync(200);
+        var resumedAt = traffic.Now;
+        await victim.ResumeAsync();
+
+        // The stale owner runs again: what reached it while it was paused is decided on its stale activations, and the
+        // traffic goes on around it until it has learned that it is dead and stopped (or for a while, if it has not).
+        await traffic.AcknowledgedMoreAsync(300);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!victim.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        output.WriteLine($"SIGSTOP of silo {victim.SiloPort}, home of {spaces.Count} of {traffic.Spaces.Count} Spaces; declared dead {declaredDead} ms later; " +
+            $"its Spaces served again {served.Min() - pausedAt}–{served.Max() - pausedAt} ms after the pause; resumed at {resumedAt - pausedAt} ms; " +
+            $"{(victim.HasExited ? "it stopped itself" : "still running")} {traffic.Now - resumedAt} ms after it resumed");
+        output.WriteLine($"its journal: {(victim.Output.Contains("was fenced", StringComparison.Ordinal) ? "an append met the fence" : "no append met the fence")}");
+        var (surfaced, retried) = await FinishAsync(traffic, pausedAt, test);
+
+        // Its stream is fenced: every segment sealed, and a sealed fence segment after the last, so the stale writer can
+        // append nowhere.
+        var container = new BlobServiceClient(azurite.Azurite.ConnectionString).GetBlobContainerClient(new JournalOptions().Container);
+        var segments = new List<BlobItem>();
+        await foreach (var blob in container.GetBlobsAsync(BlobTraits.Metadata, BlobStates.None, JournalLifecycle.StreamName(cluster.ServiceId, address) + "/", CancellationToken.None))
+        {
+            segments.Add(blob);
+        }
+
+        Assert.True(segments.Count >= 2, $"segments of the paused silo's stream: {segments.Count}");
+        Assert.All(segments, segment => Assert.True(segment.Properties.IsSealed == true, $"{segment.Name} is not sealed"));
+        Assert.Contains("quotafence", segments.OrderBy(s => s.Name, StringComparer.Ordinal).Last().Metadata.Keys);
+        Assert.Equal(surfaced.Count, retried);
     }
 
     /// <summary>A cluster of <see cref="Silos"/> processes, its Spaces created, <see cref="Workers"/> workers on them and a

@@ -52,6 +52,34 @@ public sealed class JournalHealthCheckTests
         }
     }
 
+    [Fact]
+    public async Task A_fenced_journal_is_unready_for_good()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-05T12:00:00Z"));
+        var store = new MemoryJournalStore();
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var instruments = new QuotaInstruments(services.GetRequiredService<IMeterFactory>());
+        var journal = new SiloJournalWriter(store, "stale", Microsoft.Extensions.Options.Options.Create(new JournalOptions()), instruments,
+            NullLogger<SiloJournalWriter>.Instance, runtime: new JournalRuntime(time, TaskScheduler.Default));
+        var check = new JournalHealthCheck(journal);
+        journal.Start();
+        try
+        {
+            await journal.AppendAsync("space-1", [1, 2, 3]);
+            await JournalFence.FenceAsync(store, "stale", CancellationToken.None);
+            await Assert.ThrowsAsync<QuotaUnavailableException>(() => journal.AppendAsync("space-1", [4, 5, 6]));
+
+            time.Advance(JournalHealthCheck.FailureWindow * 2);
+            var fenced = await CheckAsync(check);
+            Assert.Equal(HealthStatus.Unhealthy, fenced.Status);
+            Assert.Contains("was fenced", fenced.Description, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await journal.DisposeAsync();
+        }
+    }
+
     private static Task<HealthCheckResult> CheckAsync(JournalHealthCheck check) =>
         check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("journal", check, null, null) });
 }
