@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using QuotaGrains.Grains;
 using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Renewals;
 using QuotaGrains.Grains.Options;
 using QuotaGrains.Tests.Cluster;
 using QuotaGrains.Tests.Storage;
@@ -30,6 +32,13 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
 
         var (victim, spaces) = await BusiestSiloAsync(cluster, traffic);
         var address = await cluster.AddressOfAsync(victim);
+
+        // One per cluster, over three silos: the renewal clock (every silo asks for it at start), each renewal slot and
+        // each Space and user has one activation.
+        var activations = await OnePerClusterAsync(cluster);
+        Assert.Equal(1, activations.Count(a => a.GrainType.Contains(nameof(RenewalClockGrain), StringComparison.Ordinal)));
+        Assert.Contains(activations, a => a.GrainType.Contains(nameof(RenewalSlotGrain), StringComparison.Ordinal));
+        Assert.Equal(traffic.Spaces.Count, activations.Count(a => a.GrainType.Contains(nameof(SpaceGrain), StringComparison.Ordinal)));
         var before = traffic.Acknowledged;
         var killedAt = traffic.Now;
         await cluster.KillAsync(victim);
@@ -51,6 +60,7 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
 
         Assert.All(homes, home => Assert.Contains(home, cluster.Silos));
         Assert.Equal(surfaced.Count, retried);
+        await OnePerClusterAsync(cluster);
     }
 
     [Fact]
@@ -186,6 +196,18 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
         }
 
         return (surfaced, retried);
+    }
+
+    /// <summary>The engine's grain activations on every silo, each grain active on one silo only (asserted): the renewal
+    /// clock, renewal slots, Spaces and users are one per cluster.</summary>
+    private static async Task<DetailedGrainStatistic[]> OnePerClusterAsync(SiloCluster cluster)
+    {
+        var activations = (await cluster.Management.GetDetailedGrainStatistics())
+            .Where(a => a.GrainType.Contains("QuotaGrains", StringComparison.Ordinal))
+            .ToArray();
+        var twice = activations.GroupBy(a => a.GrainId).Where(g => g.Count() > 1).Select(g => $"{g.Key} on {string.Join(", ", g.Select(a => a.SiloAddress))}").ToList();
+        Assert.True(twice.Count == 0, $"active on more than one silo: {string.Join("; ", twice)}");
+        return activations;
     }
 
     /// <summary>The silo that is home to the most Spaces now, and those Spaces (at least one).</summary>
