@@ -32,7 +32,7 @@ public sealed class QuotaSiloOptions
 
     /// <summary>For <c>azure</c>: how long a silo waits for a probe's answer before it counts as missed (default 2 s,
     /// against Orleans' 5 s). A silo is declared dead after <see cref="MissedProbesLimit"/> missed probes and two votes,
-    /// so a crashed silo's Spaces are unavailable for about <c>ProbeTimeout × MissedProbesLimit</c> before they recover
+    /// so a silent silo's Spaces are unavailable for about <c>ProbeTimeout × MissedProbesLimit</c> (longer while the probing silo is itself degraded: Orleans stretches the timeout up to 4×; a crashed one, whose connections are refused, sooner) before they recover
     /// elsewhere: 2 s × 3 ≈ 6 s fits in a generation server's retry window, while a stall of a few seconds (a long GC,
     /// a saturated host; Orleans also lengthens the timeout while the prober itself is degraded) does not evict a live
     /// silo.</summary>
