@@ -30,13 +30,29 @@ public class GrainCallBenchmarks
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.UseOrleans(silo => silo.UseLocalhostClustering(LoopbackPorts.Next(), LoopbackPorts.Next(), serviceId: "quota-bench", clusterId: $"quota-bench-{Environment.ProcessId}").AddQuotaGrains());
+        ConfigureHost(builder);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(LoopbackPorts.Next(), LoopbackPorts.Next(), serviceId: "quota-bench", clusterId: $"quota-bench-{Environment.ProcessId}");
+            ConfigureSilo(silo);
+            silo.AddQuotaGrains();
+        });
         builder.Services.AddQuotaClient();
         _host = builder.Build();
         _host.StartAsync().GetAwaiter().GetResult();
         _grains = _host.Services.GetRequiredService<IGrainFactory>();
         _quota = _host.Services.GetRequiredService<IQuotaClient>();
         _user = _grains.GetGrain<IUserGrain>("bench-user");
+    }
+
+    /// <summary>What a derived benchmark adds to the host before the silo (e.g. telemetry).</summary>
+    protected virtual void ConfigureHost(HostApplicationBuilder builder)
+    {
+    }
+
+    /// <summary>What a derived benchmark adds to the silo before the grains (e.g. grain call filters).</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
     }
 
     [IterationSetup]

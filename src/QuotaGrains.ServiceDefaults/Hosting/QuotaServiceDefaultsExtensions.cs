@@ -22,7 +22,7 @@ namespace Microsoft.Extensions.Hosting;
 /// the client's <c>quota.*</c>, Orleans', the .NET runtime's, ASP.NET Core's), traces (the engine's spans and Orleans'
 /// grain calls, parent-based sampling), logs with the trace id, OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
 /// set, and health checks. The silo calls it; a generation server calls it too, beside <c>UseOrleansClient</c> (with
-/// <c>client.AddActivityPropagation()</c> for its spans to reach the silo's).
+/// <c>services.AddSampledTracePropagation()</c> for its sampled spans to continue in the silo).
 /// </summary>
 public static class QuotaServiceDefaultsExtensions
 {

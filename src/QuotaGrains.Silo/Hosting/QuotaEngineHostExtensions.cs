@@ -89,8 +89,16 @@ public static class QuotaEngineHostExtensions
 
             if (telemetry.Traces)
             {
-                // A grain call continues its caller's trace (a call filter in and out: off with Quota:Telemetry:Traces).
-                orleans.AddActivityPropagation();
+                // A grain call continues its caller's trace. Sampled: only a recorded trace costs anything; Orleans' own
+                // filters build an unrecorded Activity on every call (benchmarks/RESULTS.md, "Telemetry: what it costs").
+                if (telemetry.GrainCalls == GrainCallTracing.EveryCall)
+                {
+                    orleans.AddActivityPropagation();
+                }
+                else
+                {
+                    orleans.Services.AddSampledTracePropagation();
+                }
             }
 
             if (silo.DashboardOn(builder.Environment))

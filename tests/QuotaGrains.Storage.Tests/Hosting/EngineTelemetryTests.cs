@@ -145,7 +145,7 @@ public sealed class EngineTelemetryTests(EngineTelemetryTests.Host fixture) : IC
 
     /// <summary>caller → I{Grain}/{method} out and in for the user grain, then for the Space grain (tagged with the
     /// decision), then the journal append under the Space's span; returns the append.</summary>
-    private static Activity AssertCallChain(List<Activity> spans, Activity caller, string method, string space, string operationId, string kind)
+    internal static Activity AssertCallChain(List<Activity> spans, Activity caller, string method, string space, string operationId, string kind)
     {
         var userOut = Child(spans, caller, $"IUserGrain/{method}", ActivityKind.Client);
         var userIn = Child(spans, userOut, $"IUserGrain/{method}", ActivityKind.Server);
@@ -165,7 +165,7 @@ public sealed class EngineTelemetryTests(EngineTelemetryTests.Host fixture) : IC
         return children[0];
     }
 
-    private static Activity Single(List<Activity> spans, string name, ActivityKind kind)
+    internal static Activity Single(List<Activity> spans, string name, ActivityKind kind)
     {
         var found = spans.Where(s => s.OperationName == name && s.Kind == kind).ToList();
         Assert.True(found.Count == 1, $"{found.Count} span(s) '{name}'; the trace: {Describe(spans)}");

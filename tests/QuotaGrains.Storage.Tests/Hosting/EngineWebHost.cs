@@ -76,9 +76,10 @@ public sealed class EngineWebHost : IAsyncDisposable
         return new EngineWebHost(app, ports[2], spans, metrics);
     }
 
-    /// <summary>A span as a sampled upstream request (a generation server's) would be: what the engine's spans follow.</summary>
-    public static Activity StartUpstreamRequest() =>
-        Upstream.StartActivity("generate", ActivityKind.Server, new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: true))
+    /// <summary>A span as an upstream request (a generation server's) would be, sampled or not: what the engine's spans
+    /// follow.</summary>
+    public static Activity StartUpstreamRequest(bool sampled = true) =>
+        Upstream.StartActivity("generate", ActivityKind.Server, new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), sampled ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None, isRemote: true))
         ?? throw new InvalidOperationException("The upstream span was not created: is the tracer provider listening?");
 
     /// <summary>The spans of <paramref name="traceId"/> exported so far.</summary>
