@@ -1,3 +1,4 @@
+using QuotaGrains.Diagnostics;
 using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
@@ -68,6 +69,8 @@ public static class SiloBuilderQuotaExtensions
             }
         });
 
+        // Carries nothing unless AddSampledTracePropagation() says so.
+        services.TryAddSingleton<GrainCallTrace>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SpaceRulesOptions>, SpaceRulesOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PriceBookOptions>, PriceBookOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PlanCatalogOptions>, PlanCatalogOptionsValidator>());
