@@ -12,7 +12,7 @@ namespace QuotaGrains.Client;
 /// await hold.CommitAsync();
 /// </code>
 /// </example>
-public interface IQuotaClient
+public partial interface IQuotaClient
 {
     /// <summary>Holds the cost of <paramref name="count"/> generations in the user's Space, all or nothing.</summary>
     /// <param name="operationId">Names the hold; pass the same id when retrying a request of your own so that it is

@@ -132,6 +132,9 @@ public static class SiloBuilderQuotaExtensions
         // Eager renewals: the renewal index, its reminder-driven clock, reminders on the same storage.
         builder.AddQuotaRenewals(storage);
 
+        // Notifications delivered by webhook, from each Space's outbox.
+        builder.AddQuotaWebhooks();
+
         services.TryAddSingleton(sp => new SiloJournalWriter(
             sp.GetRequiredService<IJournalStore>(),
             JournalLifecycle.StreamName(sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILocalSiloDetails>()),
