@@ -101,6 +101,7 @@ public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<Sim
 
         Assert.False(result.Passed, $"the simulator did not notice {what}");
         Assert.True(result.Counters[cause] > 0);
-        Assert.Contains("VIOLATION", result.LastTrace[^1], StringComparison.Ordinal);
+        // The run stops at its first violation, but the step that found it may trace more (the activation it failed).
+        Assert.Contains(result.LastTrace, line => line.Contains("VIOLATION", StringComparison.Ordinal));
     }
 }
