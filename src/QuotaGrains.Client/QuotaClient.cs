@@ -117,6 +117,9 @@ internal sealed partial class QuotaClient : IQuotaClient
     public Task<IReadOnlyList<CycleUsage>?> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default) =>
         InvokeAsync(() => Space(spaceId).GetUsageAsync(), cancellationToken);
 
+    public Task<SpaceSummary?> GetSummaryAsync(string spaceId, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).GetSummaryAsync(), cancellationToken);
+
     public Task<LedgerPage> GetLedgerAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
