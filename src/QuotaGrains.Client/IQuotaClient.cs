@@ -57,6 +57,11 @@ public partial interface IQuotaClient
     /// read in one turn of the Space; <c>null</c> if there is no such Space.</summary>
     Task<SpaceSummary?> GetSummaryAsync(string spaceId, CancellationToken cancellationToken = default);
 
+    /// <summary>For operators: the Spaces closest to exhaustion, the top spenders of the last hour and totals per plan,
+    /// at most <paramref name="top"/> Spaces per list (1 to 1,000; <c>null</c>: <c>Quota:Fleet:Top</c>). Fed by the
+    /// Spaces' own reports, at most <see cref="FleetView.ReportInterval"/> and one call behind.</summary>
+    Task<FleetView> GetFleetAsync(int? top = null, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default);
 
     /// <summary>A page of the Space's ledger, e.g. one cycle (<c>From</c> = its start, <c>To</c> = its end); pass
