@@ -85,17 +85,32 @@ public sealed class FleetBoard
         return new FleetView(now, _entries.Count, closest, spenders, byPlan, reportInterval);
     }
 
-    /// <summary>What a snapshot keeps: at most <paramref name="max"/> Spaces, the closest to exhaustion first, each with
-    /// its spending still in the window.</summary>
-    public List<FleetReport> Snapshot(DateTimeOffset now, int max)
+    /// <summary>What a snapshot keeps: the Spaces closest to exhaustion first, each with its spending still in the window,
+    /// at most <paramref name="max"/> of them and as many as fit in about <paramref name="maxBytes"/> serialized (a Space
+    /// is counted as <see cref="EstimatedBytes"/>, which is more than Orleans' binary format takes).</summary>
+    public List<FleetReport> Snapshot(DateTimeOffset now, int max, int maxBytes)
     {
         var oldest = OldestMinute(now);
-        return _entries.Values
-            .OrderBy(e => (e.Figures, Forecast(e.Figures, now, TimeSpan.Zero)), ExhaustionOrder.Instance)
-            .Take(max)
-            .Select(e => e.Figures with { Spent = e.Spending(oldest) })
-            .ToList();
+        var kept = new List<FleetReport>();
+        long bytes = 0;
+        foreach (var entry in _entries.Values.OrderBy(e => (e.Figures, Forecast(e.Figures, now, TimeSpan.Zero)), ExhaustionOrder.Instance))
+        {
+            var report = entry.Figures with { Spent = entry.Spending(oldest) };
+            bytes += EstimatedBytes(report);
+            if (kept.Count == max || bytes > maxBytes)
+            {
+                break;
+            }
+
+            kept.Add(report);
+        }
+
+        return kept;
     }
+
+    /// <summary>An upper bound of one report's size in a snapshot: its id, ~100 bytes of figures and headers, 16 bytes per
+    /// minute of spending (checked against the serializer by a test).</summary>
+    public static int EstimatedBytes(FleetReport report) => 100 + (3 * report.SpaceId.Length) + (16 * report.Spent.Count);
 
     /// <summary>A board holding the Spaces of a snapshot.</summary>
     public static FleetBoard Restore(IEnumerable<FleetReport> snapshot, DateTimeOffset now)

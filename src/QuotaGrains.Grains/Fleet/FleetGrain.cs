@@ -23,13 +23,17 @@ internal sealed class FleetSnapshot
 
 /// <summary>
 /// The fleet view: one grain for the engine, fed one call per silo per report interval (never by asking the Spaces).
-/// Its board is in memory; a snapshot of the Spaces closest to exhaustion (at most <see cref="FleetOptions.MaxSnapshotSpaces"/>)
+/// Its board is in memory; a snapshot of the Spaces closest to exhaustion (at most <see cref="FleetOptions.MaxSnapshotSpaces"/>
+/// and <see cref="SnapshotBudgetBytes"/>)
 /// is written every <see cref="FleetOptions.SnapshotInterval"/> when something changed, and on deactivation, so that a
 /// restart does not forget them. What a restart forgets: Spaces beyond that bound and spending not in the snapshot,
 /// until each Space's next change (or its next renewal, which the renewal clock makes happen even for a quiet Space).
 /// </summary>
 internal sealed class FleetGrain : Grain, IFleetGrain, IFleetReportGrain
 {
+    /// <summary>The snapshot's size bound: one Azure Table entity holds at most 960 KB of grain state.</summary>
+    internal const int SnapshotBudgetBytes = 800 * 1024;
+
     private readonly IPersistentState<FleetSnapshot> _snapshot;
     private readonly FleetOptions _options;
     private readonly QuotaRules _rules;
@@ -105,7 +109,7 @@ internal sealed class FleetGrain : Grain, IFleetGrain, IFleetReportGrain
         try
         {
             _dirty = false;
-            _snapshot.State = new FleetSnapshot { Spaces = _board.Snapshot(_time.GetUtcNow(), _options.MaxSnapshotSpaces) };
+            _snapshot.State = new FleetSnapshot { Spaces = _board.Snapshot(_time.GetUtcNow(), _options.MaxSnapshotSpaces, SnapshotBudgetBytes) };
             await _snapshot.WriteStateAsync();
         }
         catch (Exception exception)

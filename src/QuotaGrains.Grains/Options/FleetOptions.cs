@@ -17,8 +17,9 @@ public sealed class FleetOptions
     /// <summary>How often the fleet grain writes its snapshot when it changed (default 1 min), and on deactivation.</summary>
     public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Spaces the snapshot keeps, the closest to exhaustion first (default 5,000: ~100 bytes each, so that it
-    /// stays within one Azure Table entity's 960 KB). The others are known again at their next change or renewal.</summary>
+    /// <summary>Spaces the snapshot keeps, the closest to exhaustion first (default 5,000), and fewer if they do not fit in
+    /// 800 KB (one Azure Table entity holds 960 KB: a Space takes ~150 bytes, plus 16 per minute it spent in the last
+    /// hour). The others are known again at their next change or renewal.</summary>
     public int MaxSnapshotSpaces { get; set; } = 5_000;
 
     public IEnumerable<string> Validate()

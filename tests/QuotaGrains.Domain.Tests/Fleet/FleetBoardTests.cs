@@ -99,13 +99,17 @@ public sealed class FleetBoardTests
             Report("b", 500, 10),
             Report("c", 500, 499, spent: [(Now, 1)]));
 
-        var snapshot = board.Snapshot(Now, 2);
+        var snapshot = board.Snapshot(Now, 2, int.MaxValue);
 
         Assert.Equal(["c", "a"], snapshot.Select(r => r.SpaceId));
         Assert.Equal([new MinuteSpend(MinuteSpend.MinuteOf(Now.AddMinutes(-5)), 4)], snapshot[1].Spent);
         var restored = FleetBoard.Restore(snapshot, Now).View(Now, 10, Hour, Interval);
         Assert.Equal(board.View(Now, 2, Hour, Interval).ClosestToExhaustion, restored.ClosestToExhaustion);
         Assert.Equal([new FleetSpender("a", PlanTier.Pro, 4), new FleetSpender("c", PlanTier.Pro, 1)], restored.TopSpendersLastHour);
+
+        // A byte budget cuts it short: "c" takes 100 + 3 + 16 bytes.
+        Assert.Equal(["c"], board.Snapshot(Now, 3, 119 + 118).Select(r => r.SpaceId));
+        Assert.Equal(["c", "a"], board.Snapshot(Now, 3, 119 + 119).Select(r => r.SpaceId));
     }
 
     [Fact]
