@@ -47,7 +47,20 @@ public partial interface IQuotaClient
     /// <summary>The Space's pool now, or <c>null</c> if there is no such Space.</summary>
     Task<SpaceBalance?> GetBalanceAsync(string spaceId, CancellationToken cancellationToken = default);
 
+    /// <summary>The Space's usage per cycle: the current cycle first, then past cycles, newest first (the last
+    /// <c>Quota:Spaces:UsageHistoryCycles</c>, 24 by default, at least 12), each with its start and end, allowance,
+    /// credits and generations by member, feature and media kind, and the thresholds notified; <c>null</c> if there is
+    /// no such Space. A cycle's entries in the ledger: <see cref="GetLedgerAsync"/> from its start to its end.</summary>
     Task<IReadOnlyList<CycleUsage>?> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default);
+
+    /// <summary>The Space's summary now (pool, cycle, usage by member, feature and media kind, exhaustion forecast),
+    /// read in one turn of the Space; <c>null</c> if there is no such Space.</summary>
+    Task<SpaceSummary?> GetSummaryAsync(string spaceId, CancellationToken cancellationToken = default);
+
+    /// <summary>For operators: the Spaces closest to exhaustion, the top spenders of the last hour and totals per plan,
+    /// at most <paramref name="top"/> Spaces per list (1 to 1,000; <c>null</c>: <c>Quota:Fleet:Top</c>). Fed by the
+    /// Spaces' own reports, at most <see cref="FleetView.ReportInterval"/> and one call behind.</summary>
+    Task<FleetView> GetFleetAsync(int? top = null, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default);
 

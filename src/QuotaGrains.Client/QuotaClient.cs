@@ -117,6 +117,12 @@ internal sealed partial class QuotaClient : IQuotaClient
     public Task<IReadOnlyList<CycleUsage>?> GetUsageAsync(string spaceId, CancellationToken cancellationToken = default) =>
         InvokeAsync(() => Space(spaceId).GetUsageAsync(), cancellationToken);
 
+    public Task<SpaceSummary?> GetSummaryAsync(string spaceId, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => Space(spaceId).GetSummaryAsync(), cancellationToken);
+
+    public Task<FleetView> GetFleetAsync(int? top = null, CancellationToken cancellationToken = default) =>
+        InvokeAsync(() => _grains.GetGrain<IFleetGrain>(IFleetGrain.Key).GetFleetAsync(top), cancellationToken);
+
     public Task<LedgerPage> GetLedgerAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

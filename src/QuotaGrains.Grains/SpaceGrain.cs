@@ -20,7 +20,7 @@ namespace QuotaGrains.Grains;
 /// every waiting request closed (outcome unknown) and deactivates the Space, which then reloads from durable state.
 /// </summary>
 [Reentrant]
-internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
+internal sealed partial class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
 {
     private readonly SpaceLog _log;
     private readonly TimeProvider _time;

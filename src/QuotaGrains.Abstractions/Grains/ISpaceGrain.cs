@@ -39,6 +39,11 @@ public interface ISpaceGrain : IGrainWithStringKey
     [Alias("GetMembers"), AlwaysInterleave]
     Task<IReadOnlyList<SpaceMember>> GetMembersAsync();
 
+    /// <summary>The pool, the cycle's usage by member, feature and media kind, and the exhaustion forecast, as of now, in
+    /// one read; <c>null</c> if no such Space.</summary>
+    [Alias("GetSummary"), AlwaysInterleave]
+    Task<SpaceSummary?> GetSummaryAsync();
+
     /// <summary>The current cycle first, then past cycles, newest first; <c>null</c> if no such Space.</summary>
     [Alias("GetUsage"), AlwaysInterleave]
     Task<IReadOnlyList<CycleUsage>?> GetUsageAsync();

@@ -41,6 +41,10 @@ public sealed class SpaceRulesOptions
     /// <summary>Past cycles kept for the usage page (at least 12).</summary>
     public int UsageHistoryCycles { get; set; } = 24;
 
+    /// <summary>A Space's summary forecasts exhaustion only once this much of its cycle has passed (default 1 hour):
+    /// earlier, a burst in the first minutes would read as "out by lunch".</summary>
+    public TimeSpan ForecastMinimumElapsed { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -87,6 +91,11 @@ public sealed class SpaceRulesOptions
         if (UsageHistoryCycles < 12)
         {
             yield return "UsageHistoryCycles must be at least 12.";
+        }
+
+        if (ForecastMinimumElapsed < TimeSpan.Zero || ForecastMinimumElapsed > TimeSpan.FromDays(7))
+        {
+            yield return "ForecastMinimumElapsed must be between 0 and 7 days.";
         }
     }
 }

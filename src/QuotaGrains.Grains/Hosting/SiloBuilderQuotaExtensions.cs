@@ -135,6 +135,9 @@ public static class SiloBuilderQuotaExtensions
         // Notifications delivered by webhook, from each Space's outbox.
         builder.AddQuotaWebhooks();
 
+        // The fleet view: each silo reports its Spaces' changes to one fleet grain.
+        builder.AddQuotaFleet();
+
         services.TryAddSingleton(sp => new SiloJournalWriter(
             sp.GetRequiredService<IJournalStore>(),
             JournalLifecycle.StreamName(sp.GetRequiredService<IOptions<ClusterOptions>>(), sp.GetRequiredService<ILocalSiloDetails>()),

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Durability;
+using QuotaGrains.Grains.Fleet;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
 
@@ -47,6 +48,7 @@ internal sealed partial class SpaceLog
     private long _notifiedThrough;
     private bool _handingOver;
     private bool _closed;
+    private readonly FleetSlot? _fleet;
 
     /// <param name="wakeAt">Asks the host to call <see cref="WakeUpAsync"/> at an instant (replacing an earlier ask).</param>
     /// <param name="failed">Tells the host the Space failed closed: it must be reloaded (a grain deactivates).</param>
@@ -59,6 +61,7 @@ internal sealed partial class SpaceLog
         _wakeAt = wakeAt;
         _failed = failed;
         _appends = new WriteCoalescer(AppendUnwritten, Appended, AppendFailed);
+        _fleet = services.Fleet?.NewSlot(spaceId);
     }
 
     /// <summary>The live pool: requests are decided against it, including what is decided but not yet durable.</summary>
@@ -340,6 +343,7 @@ internal sealed partial class SpaceLog
         }
 
         _durableFrom = blockStart;
+        _fleet?.Acknowledged(events, _durable.State);
         DirtySince ??= _services.Time.GetUtcNow();
         HandOverNotifications();
         _services.Instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(_appendStarted).TotalMilliseconds);

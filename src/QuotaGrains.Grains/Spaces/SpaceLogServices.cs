@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Diagnostics;
+using QuotaGrains.Grains.Fleet;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
 using QuotaGrains.Grains.Notifications;
@@ -25,10 +26,14 @@ internal sealed class SpaceLogServices(
     QuotaInstruments instruments,
     ILogger<SpaceLog> logger,
     JournalRuntime? runtime = null,
-    INotificationHandover? notifications = null)
+    INotificationHandover? notifications = null,
+    FleetCollector? fleet = null)
 {
     /// <summary>Where notifications go once their events are durable: the Space's outbox grain, or nowhere.</summary>
     public INotificationHandover Notifications { get; } = notifications ?? NoHandover.Instance;
+
+    /// <summary>The silo's collector for the fleet view; <c>null</c> without one (a simulation, a test).</summary>
+    public FleetCollector? Fleet { get; } = fleet;
 
     /// <summary>Where background work (a ledger write) runs: the thread pool, or the simulation's scheduler.</summary>
     public JournalRuntime Runtime { get; } = runtime ?? JournalRuntime.Default;

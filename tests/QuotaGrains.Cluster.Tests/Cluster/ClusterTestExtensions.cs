@@ -1,3 +1,5 @@
+using QuotaGrains.Client;
+
 namespace QuotaGrains.Tests.Cluster;
 
 /// <summary>Helpers for the cluster tests: grain references, exact balance reads, the shared fake clock and the
@@ -13,6 +15,22 @@ public static class ClusterTestExtensions
     public static ISpaceGrain Space(this QuotaClusterFixture fixture, string spaceId) => fixture.Grains.GetGrain<ISpaceGrain>(spaceId);
 
     public static IUserGrain User(this QuotaClusterFixture fixture, string userId) => fixture.Grains.GetGrain<IUserGrain>(userId);
+
+    /// <summary>Creates a Space owned by <paramref name="owner"/> with <paramref name="members"/> as Members, through the
+    /// client, and returns its new id.</summary>
+    public static async Task<string> CreateSpaceAsync(this IQuotaClient quota, PlanTier plan, string owner, long? customAllowance, params string[] members)
+    {
+        var spaceId = QuotaClusterFixture.NewId("space");
+        var created = await quota.CreateSpaceAsync(spaceId, new CreateSpaceRequest(QuotaClusterFixture.NewId("op"), owner, plan, CustomAllowance: customAllowance));
+        Assert.True(created.Succeeded, created.Rejection?.ToString());
+        foreach (var member in members)
+        {
+            var added = await quota.AddMemberAsync(spaceId, new AddMemberRequest(QuotaClusterFixture.NewId("op"), owner, member, SpaceRole.Member));
+            Assert.True(added.Succeeded, added.Rejection?.ToString());
+        }
+
+        return spaceId;
+    }
 
     /// <summary>The balance of a Space that must exist.</summary>
     public static async Task<SpaceBalance> BalanceAsync(this QuotaClusterFixture fixture, string spaceId)
