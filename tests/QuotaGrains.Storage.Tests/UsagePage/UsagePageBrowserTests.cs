@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Playwright;
+
+namespace QuotaGrains.Tests.UsagePage;
+
+/// <summary>The usage page in a real headless chromium: credits spent through the client show on it, exactly and live.</summary>
+[Collection(UsagePageCollection.Name)]
+public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
+{
+    [Fact]
+    public async Task The_page_shows_the_exact_pool_and_usage_by_member_and_feature()
+    {
+        var space = await fixture.CreateSpaceAsync("exact", PlanTier.Pro, "mia");
+        var owner = UsagePageFixture.Owner(space);
+        await fixture.SpendAsync(owner, space, "virtual-model", count: 3);                 // 3 × 4 = 12
+        await fixture.SpendAsync("mia", space, "ai-shadows", count: 5);                    // 5 × 1 = 5
+        await fixture.SpendAsync(owner, space, "virtual-model", commit: false);            // refunded: nothing
+        var open = await fixture.Quota.ReserveAsync("mia", space, new GenerationSpec("recolor", MediaKind.Image, ResolutionTier.Hd)); // 4 × 2 = 8 held
+        Assert.True(open.Succeeded, open.Rejection?.Message);
+
+        var page = await fixture.NewPageAsync();
+        var response = await page.GotoAsync(await fixture.LinkAsync(space, "mia"));
+        Assert.Equal((int)HttpStatusCode.OK, response!.Status);
+
+        Assert.Equal(space, await page.Locator("#space").InnerTextAsync());
+        Assert.Equal("mia", await page.Locator("#member").InnerTextAsync());
+        Assert.Equal(("17", "8", "475", "500", "8"), (
+            await page.Locator("#used").InnerTextAsync(),
+            await page.Locator("#held").InnerTextAsync(),
+            await page.Locator("#available").InnerTextAsync(),
+            await page.Locator("#allowance").InnerTextAsync(),
+            await page.Locator("#generations").InnerTextAsync()));
+        Assert.Equal("3%", await page.Locator(".gauge-percent").TextContentAsync());
+        Assert.Equal("Pro", await page.Locator("#plan").InnerTextAsync());
+
+        Assert.Equal([(owner, "12", "3"), ("mia", "5", "5")], await RowsAsync(page, "#by-member"));
+        Assert.Equal([("virtual-model", "12", "3"), ("ai-shadows", "5", "5")], await RowsAsync(page, "#by-feature"));
+        Assert.Equal([("Image", "17", "8")], await RowsAsync(page, "#by-media"));
+
+        var balance = await fixture.Quota.GetBalanceAsync(space);
+        Assert.Equal(Fmt(balance!.NextRenewal), await page.Locator("#renewal").InnerTextAsync());
+        Assert.Matches(@"^\d+d \d\dh \d\dm \d\ds$", await page.Locator("#countdown").InnerTextAsync());
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UsagePageFixture.Screenshots, "space-page.png"), FullPage = true });
+        await open.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_gauge_and_totals_move_live_while_credits_are_spent_without_a_reload()
+    {
+        var space = await fixture.CreateSpaceAsync("live", PlanTier.Pro, "ola");
+        await fixture.SpendAsync("ola", space, "ai-shadows", count: 2);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(await fixture.LinkAsync(space, "ola"));
+        await Assertions.Expect(page.Locator("#used")).ToHaveTextAsync("2");
+        // The live stream's first update replaces the panel: from then on, the page listens.
+        await Assertions.Expect(page.Locator("#live")).ToHaveAttributeAsync("data-updates", "1");
+        await page.EvaluateAsync("() => { window.loadedOnce = 'yes'; }");
+
+        var spent = Stopwatch.StartNew();
+        await fixture.SpendAsync("ola", space, "virtual-model", count: 10);                // + 40
+        await Assertions.Expect(page.Locator("#used")).ToHaveTextAsync("42", new() { Timeout = UsagePageFixture.Deadline });
+        var firstUpdate = spent.Elapsed;
+        Assert.Equal("458", await page.Locator("#available").InnerTextAsync());
+        Assert.Equal([("virtual-model", "40", "10"), ("ai-shadows", "2", "2")], await RowsAsync(page, "#by-feature"));
+
+        // A hold shows as held at once, and goes back to available when refunded.
+        var hold = await fixture.Quota.ReserveAsync("ola", space, new GenerationSpec("recolor", MediaKind.Image, ResolutionTier.FourK), count: 2); // 2 × 16
+        Assert.True(hold.Succeeded, hold.Rejection?.Message);
+        await Assertions.Expect(page.Locator("#held")).ToHaveTextAsync("32");
+        Assert.Equal("426", await page.Locator("#available").InnerTextAsync());
+        await hold.RefundAsync();
+        await Assertions.Expect(page.Locator("#held")).ToHaveTextAsync("0");
+        Assert.Equal("458", await page.Locator("#available").InnerTextAsync());
+
+        Assert.Equal("yes", await page.EvaluateAsync<string>("() => window.loadedOnce"));
+        Console.WriteLine($"usage page: first live update {firstUpdate.TotalMilliseconds:F0} ms after the commit was acknowledged");
+    }
+
+    private static string Fmt(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task<List<(string Name, string Credits, string Generations)>> RowsAsync(IPage page, string table)
+    {
+        var rows = new List<(string, string, string)>();
+        foreach (var row in await page.Locator($"{table} tbody tr").AllAsync())
+        {
+            var cells = await row.Locator("td").AllInnerTextsAsync();
+            rows.Add((cells[0], cells[1], cells[2]));
+        }
+
+        return rows;
+    }
+}
