@@ -78,6 +78,64 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
         Console.WriteLine($"usage page: first live update {firstUpdate.TotalMilliseconds:F0} ms after the commit was acknowledged");
     }
 
+    [Fact]
+    public async Task The_ledger_pages_through_every_entry_of_the_cycle_once_in_order()
+    {
+        var space = await fixture.CreateSpaceAsync("ledger", PlanTier.Max, "lou");
+        for (var i = 0; i < 30; i++)
+        {
+            await fixture.SpendAsync("lou", space, "ai-shadows");
+        }
+
+        // Created, member added, then a reserve and a commit per spend: 62 entries, 20 a page.
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(await fixture.LinkAsync(space, "lou"));
+        var seen = new List<long>();
+        for (var number = 1; ; number++)
+        {
+            Assert.Equal($"Page {number}", await page.Locator("#ledger-page").InnerTextAsync());
+            var sequences = (await page.Locator("#ledger-entries tbody tr").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.sequence)")).Select(long.Parse).ToList();
+            Assert.Equal(number < 4 ? 20 : 2, sequences.Count);
+            seen.AddRange(sequences);
+            if (await page.Locator("#ledger-next").CountAsync() == 0)
+            {
+                break;
+            }
+
+            await page.Locator("#ledger-next").ClickAsync();
+            await page.WaitForURLAsync($"**page={number + 1}");
+        }
+
+        Assert.Equal(Enumerable.Range(1, 62).Select(i => (long)i), seen);
+        Assert.Equal("committed · all pending items", await page.Locator("#ledger-entries tbody tr").Last.Locator("td").Nth(2).InnerTextAsync());
+
+        // Back to the first page, then the cycle filter: the current cycle, from its first entry.
+        await page.Locator("#ledger-first").ClickAsync();
+        await Assertions.Expect(page.Locator("#ledger-page")).ToHaveTextAsync("Page 1");
+        await page.Locator("#show-cycle").ClickAsync();
+        await page.WaitForURLAsync("**cycle=*");
+        Assert.Equal("1", await page.Locator("#ledger-entries tbody tr").First.GetAttributeAsync("data-sequence"));
+        Assert.Equal(20, await page.Locator("#ledger-entries tbody tr").CountAsync());
+        var balance = await fixture.Quota.GetBalanceAsync(space);
+        Assert.Equal(balance!.CycleStart.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), await page.Locator("#cycle").InputValueAsync());
+    }
+
+    [Fact]
+    public async Task On_a_phone_width_screen_nothing_overflows_the_page()
+    {
+        var space = await fixture.CreateSpaceAsync("phone", PlanTier.Ultra, "pia", "pat");
+        await fixture.SpendAsync("pia", space, "virtual-model", count: 12, resolution: ResolutionTier.FourK);   // 12 × 16
+        await fixture.SpendAsync("pat", space, "edit-with-ai", count: 9);
+        await fixture.SpendAsync(UsagePageFixture.Owner(space), space, "ai-shadows", count: 40, resolution: ResolutionTier.Hd);
+        var page = await fixture.NewPageAsync(width: 375, height: 812);
+        await page.GotoAsync(await fixture.LinkAsync(space, "pia"));
+        Assert.Equal("192", await page.Locator("#by-member tbody tr[data-name='pia'] td.credits").InnerTextAsync());
+
+        // Wide tables scroll inside their card; the page itself is no wider than the screen.
+        Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth") <= 375, "the page is wider than the phone's screen");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UsagePageFixture.Screenshots, "space-page-phone.png"), FullPage = true });
+    }
+
     private static string Fmt(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<List<(string Name, string Credits, string Generations)>> RowsAsync(IPage page, string table)
