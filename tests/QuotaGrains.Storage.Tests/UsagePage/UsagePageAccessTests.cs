@@ -17,7 +17,7 @@ public sealed class UsagePageAccessTests(UsagePageFixture fixture)
     public async Task An_expired_tampered_foreign_or_missing_credential_sees_the_same_page_and_nothing_of_any_Space()
     {
         var target = await fixture.CreateSpaceAsync("target", PlanTier.Max, "tom", "gone");
-        var other = await fixture.CreateSpaceAsync("other", PlanTier.Pro, "una");
+        var other = await fixture.CreateSpaceAsync("other", PlanTier.Pro, "una", "tom");   // tom belongs to both
         await fixture.SpendAsync("tom", target, "virtual-model", count: 7);               // 28: must appear nowhere
         await fixture.SpendAsync("una", other, "recolor", count: 3);                      // 12
 
@@ -43,7 +43,7 @@ public sealed class UsagePageAccessTests(UsagePageFixture fixture)
             ["unsigned (alg none)"] = pagePath + "?token=" + Unsigned(token),
             ["signed with another key"] = pagePath + "?token=" + forged,
             ["another Space's token"] = pagePath + "?token=" + otherToken,
-            ["this token on another Space's page"] = $"/usage/space/{other}?token={token}",
+            ["this token on another Space's page (of which its member is a member too)"] = $"/usage/space/{other}?token={token}",
             ["a member since removed"] = pagePath + "?token=" + goneLink,
             ["a Space that does not exist"] = $"/usage/space/nowhere-1?token={token}",
         };
