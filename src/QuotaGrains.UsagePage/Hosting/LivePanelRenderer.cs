@@ -7,10 +7,11 @@ using QuotaGrains.UsagePage.Data;
 namespace QuotaGrains.UsagePage.Hosting;
 
 /// <summary>Renders the live panel to HTML outside a page, for the live stream: the same component, so the stream and the
-/// page can never disagree on a number's text.</summary>
-internal sealed class LivePanelRenderer(IServiceProvider services, ILoggerFactory loggers) : IAsyncDisposable
+/// page can never disagree on a number's text. One per stream, on its request's services (the renderer's own services
+/// are scoped).</summary>
+internal sealed class LivePanelRenderer(IServiceProvider requestServices, ILoggerFactory loggers) : IAsyncDisposable
 {
-    private readonly HtmlRenderer _renderer = new(services, loggers);
+    private readonly HtmlRenderer _renderer = new(requestServices, loggers);
 
     public Task<string> RenderAsync(SpaceNow now) =>
         _renderer.Dispatcher.InvokeAsync(async () =>

@@ -57,8 +57,8 @@ internal static class UsagePageEndpoints
 
     public static async Task<IResult> LiveAsync(
         HttpContext http, string spaceId, string? token,
-        UsagePageTokens tokens, UsagePageData data, LivePanelRenderer renderer, IOptions<UsagePageOptions> options,
-        IHostApplicationLifetime lifetime, TimeProvider time, ILogger<UsagePageData> logger)
+        UsagePageTokens tokens, UsagePageData data, IOptions<UsagePageOptions> options,
+        IHostApplicationLifetime lifetime, TimeProvider time, ILoggerFactory loggers, ILogger<UsagePageData> logger)
     {
         var access = await tokens.ValidateAsync(token, spaceId);
         if (access is null || !await data.IsMemberAsync(spaceId, access.UserId, http.RequestAborted))
@@ -70,6 +70,8 @@ internal static class UsagePageEndpoints
         // An open page must not hold the silo's shutdown (which waits for requests in flight): the stream ends with it.
         var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
         http.Response.RegisterForDispose(stop);
+        var renderer = new LivePanelRenderer(http.RequestServices, loggers);
+        http.Response.RegisterForDisposeAsync(renderer);
         return TypedResults.ServerSentEvents(Updates(access, tokens, data, renderer, options.Value.RefreshInterval, time, stop.Token));
     }
 

@@ -25,7 +25,6 @@ public static class UsagePageExtensions
         services.TryAddSingleton<UsagePageTokens>();
         services.TryAddSingleton<OperatorCredential>();
         services.TryAddSingleton<UsagePageData>();
-        services.TryAddSingleton<LivePanelRenderer>();
         services.AddRazorComponents();
         return services;
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Playwright;
 using QuotaGrains.Client;
 using QuotaGrains.Tests.Hosting;
@@ -42,8 +43,12 @@ public sealed class UsagePageFixture : IAsyncLifetime
             ["Quota:UsagePage:SigningKey"] = SigningKey,
             ["Quota:UsagePage:OperatorKey"] = OperatorKey,
             ["Quota:UsagePage:LedgerPageSize"] = "20",
-        });
+        },
+        // Development, as `dotnet run` serves the page: the host then checks that no scoped service is taken from the root.
+        environment: Environments.Development);
         _playwright = await Playwright.CreateAsync();
+        // Expect(...) waits 5 s by default, whatever the context's timeout: on a loaded machine that is luck.
+        Assertions.SetDefaultExpectTimeout(Deadline);
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Chromium,
