@@ -12,7 +12,7 @@ namespace QuotaGrains.Client;
 /// await hold.CommitAsync();
 /// </code>
 /// </example>
-public interface IQuotaClient
+public partial interface IQuotaClient
 {
     /// <summary>Holds the cost of <paramref name="count"/> generations in the user's Space, all or nothing.</summary>
     /// <param name="operationId">Names the hold; pass the same id when retrying a request of your own so that it is
@@ -54,12 +54,6 @@ public interface IQuotaClient
     /// <summary>A page of the Space's ledger, e.g. one cycle (<c>From</c> = its start, <c>To</c> = its end); pass
     /// <see cref="LedgerPage.NextAfterSequence"/> as <c>AfterSequence</c> for the next page.</summary>
     Task<LedgerPage> GetLedgerAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken = default);
-
-    /// <summary>A signed link to the Space's usage page for one of its members, valid for <paramref name="lifetime"/>
-    /// (as Stripe's customer-portal sessions: your backend asks for it when the member opens the page, and embeds or
-    /// redirects to it). Issued by the engine, which holds the signing key; refused with <c>NotAMember</c>,
-    /// <c>SpaceNotFound</c> or <c>InvalidRequest</c> (a lifetime out of range, the page not enabled).</summary>
-    Task<UsagePageLinkResult> CreateUsagePageLinkAsync(string spaceId, string userId, TimeSpan lifetime, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The outcome of <see cref="IQuotaClient.RunAsync{T}"/>. <see cref="Settlement"/> is the commit's

@@ -118,13 +118,6 @@ internal sealed partial class QuotaClient : IQuotaClient
         return InvokeAsync(() => Space(spaceId).GetLedgerAsync(query), cancellationToken);
     }
 
-    public Task<UsagePageLinkResult> CreateUsagePageLinkAsync(string spaceId, string userId, TimeSpan lifetime, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(spaceId);
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
-        return InvokeAsync(() => _grains.GetGrain<IUsagePageGrain>(0).CreateLinkAsync(spaceId, userId, lifetime), cancellationToken);
-    }
-
     public Task<IReadOnlyList<UserSpace>> GetUserSpacesAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
