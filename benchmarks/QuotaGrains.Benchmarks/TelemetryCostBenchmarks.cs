@@ -11,7 +11,7 @@ namespace QuotaGrains.Benchmarks;
 /// Prometheus reader that nobody scrapes, traces sampled parent-based at 0.01) and either grain call propagation:
 /// Orleans' (<c>orleans</c>: <c>AddActivityPropagation()</c>, what the silo shipped first, now
 /// <c>Quota:Telemetry:GrainCalls=EveryCall</c>) or the engine's (<c>sampled</c>: <c>AddSampledTracePropagation()</c>,
-/// the default now); <c>metrics</c> is the service defaults with traces off, to tell the two costs apart.
+/// the default now: no grain call filter, the debit path's own code carries a sampled trace); <c>metrics</c> is the service defaults with traces off, to tell the two costs apart.
 /// </summary>
 public class TelemetryCostBenchmarks : GrainCallBenchmarks
 {

@@ -200,10 +200,15 @@ public static class Cli
 
     public static readonly Option<bool> NoBuild = new("--no-build") { Description = "Do not build src/QuotaGrains.Silo (Release) first; use the assembly already built." };
 
+    public static readonly Option<bool> ReadyToRun = new("--ready-to-run")
+    {
+        Description = "Run the silos from a ReadyToRun publish of src/QuotaGrains.Silo (precompiled: a survivor that never ran the engine's code compiles far less of it while it recovers), in bin/Release/net10.0/ready-to-run.",
+    };
+
     public static IEnumerable<Option> RecoveryOptionList =>
     [
         RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
-        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, Out, NoLive, RecoverySilos,
+        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, ReadyToRun, Out, NoLive, RecoverySilos,
     ];
 
     /// <summary>The recovery runs: one per preset named (default large).</summary>
@@ -232,6 +237,7 @@ public static class Cli
             AzuriteInMemory = parse.GetValue(AzuriteInMemory),
             KeepAzuriteData = parse.GetValue(KeepAzuriteData),
             BuildSilo = !parse.GetValue(NoBuild),
+            ReadyToRun = parse.GetValue(ReadyToRun),
             Silos = parse.GetValue(RecoverySilos) ?? preset.Silos,
         }).ToList();
     }

@@ -1,3 +1,4 @@
+using QuotaGrains.Diagnostics;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -19,10 +20,11 @@ internal sealed partial class QuotaClient : IQuotaClient
     private readonly ConcurrentDictionary<string, IUserGrain> _users = new(StringComparer.Ordinal);
     private readonly CallGate _gate;
     private readonly ClientTelemetry _telemetry;
+    private readonly GrainCallTrace _trace;
 
     /// <param name="inSilo">Whether this client runs inside a silo's process (co-hosted): its process's load is then the
     /// engine's, and its admission gate bounds by default (<see cref="QuotaClientOptions.MaxConcurrentCallsWhenBusy"/>).</param>
-    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger, bool inSilo, ClientTelemetry telemetry)
+    internal QuotaClient(IGrainFactory grains, IOptions<QuotaClientOptions> options, GatewayLossSignal gatewayLoss, ILogger<QuotaClient> logger, bool inSilo, ClientTelemetry telemetry, GrainCallTrace trace)
     {
         _grains = grains;
         _options = options.Value;
@@ -30,6 +32,7 @@ internal sealed partial class QuotaClient : IQuotaClient
         _logger = logger;
         _gate = new CallGate(_options.CallBoundWhenBusy(inSilo));
         _telemetry = telemetry;
+        _trace = trace;
     }
 
     /// <summary>The calls let into the engine at once while this process is busy; 0 = no bound.</summary>
@@ -56,7 +59,9 @@ internal sealed partial class QuotaClient : IQuotaClient
         ReserveResult result;
         try
         {
-            result = await InvokeAsync(() => User(userId).ReserveAsync(spaceId, request), cancellationToken);
+            result = await InvokeAsync(
+                () => _trace.Call(GrainCallTrace.UserReserve, userId, (User: User(userId), spaceId, request), static s => s.User.ReserveAsync(s.spaceId, s.request)),
+                cancellationToken);
         }
         catch (Exception exception) when (ClientTelemetry.Failed(span, exception))
         {
@@ -128,7 +133,11 @@ internal sealed partial class QuotaClient : IQuotaClient
     {
         var user = User(hold.UserId);
         var span = ClientTelemetry.Start(commit ? "quota.commit" : "quota.refund", hold.SpaceId, request.OperationId);
-        var settle = InvokeAsync(() => commit ? user.CommitAsync(hold.SpaceId, request) : user.RefundAsync(hold.SpaceId, request), cancellationToken);
+        var settle = InvokeAsync(
+            () => commit
+                ? _trace.Call(GrainCallTrace.UserCommit, hold.UserId, (User: user, hold.SpaceId, request), static s => s.User.CommitAsync(s.SpaceId, s.request))
+                : _trace.Call(GrainCallTrace.UserRefund, hold.UserId, (User: user, hold.SpaceId, request), static s => s.User.RefundAsync(s.SpaceId, s.request)),
+            cancellationToken);
         return span is null ? settle : TracedAsync(settle, span);
     }
 

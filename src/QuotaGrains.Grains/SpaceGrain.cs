@@ -1,3 +1,4 @@
+using QuotaGrains.Diagnostics;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,7 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
     private readonly QuotaInstruments _instruments;
     private readonly ActiveSpaces _active;
     private readonly ILogger<SpaceGrain> _logger;
+    private readonly GrainCallTrace _trace;
     private readonly bool _durableStorage;
     private IGrainTimer? _wakeTimer;
 
@@ -37,8 +39,10 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
         SpaceLogServices services,
         RenewalIndex renewalIndex,
         ActiveSpaces active,
+        GrainCallTrace trace,
         ILogger<SpaceGrain> logger)
     {
+        _trace = trace;
         var storage = stateFactory.Create<SpaceSnapshot>(grainContext, "space", storageOptions.Value.ProviderName);
         _log = new SpaceLog(grainContext.GrainId.Key.ToString()!, new PersistentSnapshots(storage), services, WakeAt, DeactivateOnIdle);
         _durableStorage = storageOptions.Value.IsAzure;
@@ -113,21 +117,30 @@ internal sealed class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenanceGrain
         return outcome.Result;
     }
 
-    public async Task<ReserveResult> ReserveAsync(string userId, ReserveRequest request)
+    public Task<ReserveResult> ReserveAsync(string userId, ReserveRequest request) =>
+        _trace.Handle(GrainCallTrace.SpaceReserve, SpaceId, (Grain: this, userId, request), static s => s.Grain.Reserve(s.userId, s.request));
+
+    public Task<SettleResult> CommitAsync(string userId, SettleRequest request) =>
+        _trace.Handle(GrainCallTrace.SpaceCommit, SpaceId, (Grain: this, userId, request), static s => s.Grain.Commit(s.userId, s.request));
+
+    public Task<SettleResult> RefundAsync(string userId, SettleRequest request) =>
+        _trace.Handle(GrainCallTrace.SpaceRefund, SpaceId, (Grain: this, userId, request), static s => s.Grain.Refund(s.userId, s.request));
+
+    private async Task<ReserveResult> Reserve(string userId, ReserveRequest request)
     {
         var outcome = Decide(p => p.Reserve(userId, request, _time.GetUtcNow()), "reserve", request);
         await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
-    public async Task<SettleResult> CommitAsync(string userId, SettleRequest request)
+    private async Task<SettleResult> Commit(string userId, SettleRequest request)
     {
         var outcome = Decide(p => p.Commit(userId, request, _time.GetUtcNow()), "commit", request);
         await _log.DurableAsync(outcome);
         return outcome.Result;
     }
 
-    public async Task<SettleResult> RefundAsync(string userId, SettleRequest request)
+    private async Task<SettleResult> Refund(string userId, SettleRequest request)
     {
         var outcome = Decide(p => p.Refund(userId, request, _time.GetUtcNow()), "refund", request);
         await _log.DurableAsync(outcome);

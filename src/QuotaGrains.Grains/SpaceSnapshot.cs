@@ -15,4 +15,8 @@ internal sealed class SpaceSnapshot
     /// <summary>Written as the activation ended with nothing pending: no record of this Space follows it (the next
     /// activation writes a snapshot before its first append), so recovery need not read the journal at all.</summary>
     [Id(2)] public bool Complete { get; set; }
+
+    /// <summary>The sequence through which the Space's notifications were handed to its outbox: recovery hands over the
+    /// rest again (the outbox skips what it has), so a crash between an event and its hand-over loses nothing.</summary>
+    [Id(3)] public long NotifiedThrough { get; set; }
 }

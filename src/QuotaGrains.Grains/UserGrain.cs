@@ -1,3 +1,4 @@
+using QuotaGrains.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -25,10 +26,12 @@ internal sealed class UserGrain : Grain, IUserGrain
     private readonly Dictionary<string, ISpaceGrain> _spaces = new(StringComparer.Ordinal);
     private readonly int _maxIdLength;
     private readonly ILogger<UserGrain> _logger;
+    private readonly GrainCallTrace _trace;
     private string? _userId;
 
-    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules, ILogger<UserGrain> logger)
+    public UserGrain(IPersistentStateFactory stateFactory, IGrainContext grainContext, IOptions<QuotaStorageOptions> storageOptions, QuotaRules rules, GrainCallTrace trace, ILogger<UserGrain> logger)
     {
+        _trace = trace;
         _storage = stateFactory.Create<UserState>(grainContext, "user", storageOptions.Value.ProviderName);
         _maxIdLength = rules.Spaces.MaxIdLength;
         _logger = logger;
@@ -38,21 +41,15 @@ internal sealed class UserGrain : Grain, IUserGrain
     private string UserId => _userId ??= this.GetPrimaryKeyString();
 
     // The Space types its own failures; those of the call to it (a timeout, its silo lost, a rejection) are typed here.
-    // No closure per call: this is the path of every debit.
+    // No closure per call: this is the path of every debit (state as value tuples, static lambdas).
     public Task<ReserveResult> ReserveAsync(string spaceId, ReserveRequest request) =>
-        Refuse(spaceId, formerMembers: false) is { } rejection
-            ? Task.FromResult(ReserveResult.Rejected(rejection))
-            : GrainBoundary.GuardAsync(Space(spaceId).ReserveAsync(UserId, request), "Routing to Space", spaceId, _logger);
+        _trace.Handle(GrainCallTrace.UserReserve, UserId, (Grain: this, spaceId, request), static s => s.Grain.Reserve(s.spaceId, s.request));
 
     public Task<SettleResult> CommitAsync(string spaceId, SettleRequest request) =>
-        Refuse(spaceId, formerMembers: true) is { } rejection
-            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
-            : GrainBoundary.GuardAsync(Space(spaceId).CommitAsync(UserId, request), "Routing to Space", spaceId, _logger);
+        _trace.Handle(GrainCallTrace.UserCommit, UserId, (Grain: this, spaceId, request), static s => s.Grain.Settle(s.spaceId, s.request, commit: true));
 
     public Task<SettleResult> RefundAsync(string spaceId, SettleRequest request) =>
-        Refuse(spaceId, formerMembers: true) is { } rejection
-            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
-            : GrainBoundary.GuardAsync(Space(spaceId).RefundAsync(UserId, request), "Routing to Space", spaceId, _logger);
+        _trace.Handle(GrainCallTrace.UserRefund, UserId, (Grain: this, spaceId, request), static s => s.Grain.Settle(s.spaceId, s.request, commit: false));
 
     public Task<IReadOnlyList<UserSpace>> GetSpacesAsync()
     {
@@ -111,6 +108,22 @@ internal sealed class UserGrain : Grain, IUserGrain
             ? null
             : new Rejection(RejectionCode.NotAMember, $"User '{UserId}' is not a member of Space '{spaceId}'.");
     }
+
+    private Task<ReserveResult> Reserve(string spaceId, ReserveRequest request) =>
+        Refuse(spaceId, formerMembers: false) is { } rejection
+            ? Task.FromResult(ReserveResult.Rejected(rejection))
+            : GrainBoundary.GuardAsync(
+                _trace.Call(GrainCallTrace.SpaceReserve, spaceId, (Space: Space(spaceId), UserId, request), static s => s.Space.ReserveAsync(s.UserId, s.request)),
+                "Routing to Space", spaceId, _logger);
+
+    private Task<SettleResult> Settle(string spaceId, SettleRequest request, bool commit) =>
+        Refuse(spaceId, formerMembers: true) is { } rejection
+            ? Task.FromResult(SettleResult.Rejected(request?.HoldId ?? "", rejection))
+            : GrainBoundary.GuardAsync(
+                commit
+                    ? _trace.Call(GrainCallTrace.SpaceCommit, spaceId, (Space: Space(spaceId), UserId, request), static s => s.Space.CommitAsync(s.UserId, s.request))
+                    : _trace.Call(GrainCallTrace.SpaceRefund, spaceId, (Space: Space(spaceId), UserId, request), static s => s.Space.RefundAsync(s.UserId, s.request)),
+                "Routing to Space", spaceId, _logger);
 
     /// <summary>References are cached next to the memberships: resolving one costs more than the call's routing.</summary>
     private ISpaceGrain Space(string spaceId)

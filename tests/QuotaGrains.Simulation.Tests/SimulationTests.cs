@@ -75,10 +75,11 @@ public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<Sim
     }
 
     /// <summary>Issue 16: without fencing, a silo declared dead that resumes (a pause) acknowledges appends to its own
-    /// stream that the new owner never reads. Clean with fencing (the budget above runs these seeds too).</summary>
+    /// stream that the new owner never reads. Clean with fencing (the budget above runs these seeds too). (Seed 11 was
+    /// one until refusals for credits journaled PoolExhausted, which moved its run: 12 took its place.)</summary>
     [Theory]
     [InlineData(10)]
-    [InlineData(11)]
+    [InlineData(12)]
     [InlineData(22)]
     public void A_stale_owner_is_caught_when_dead_silos_streams_are_not_fenced(int seed)
     {
@@ -100,6 +101,7 @@ public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<Sim
 
         Assert.False(result.Passed, $"the simulator did not notice {what}");
         Assert.True(result.Counters[cause] > 0);
-        Assert.Contains("VIOLATION", result.LastTrace[^1], StringComparison.Ordinal);
+        // The run stops at its first violation, but the step that found it may trace more (the activation it failed).
+        Assert.Contains(result.LastTrace, line => line.Contains("VIOLATION", StringComparison.Ordinal));
     }
 }

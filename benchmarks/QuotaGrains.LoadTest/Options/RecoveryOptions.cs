@@ -67,6 +67,9 @@ public sealed record RecoveryOptions
     /// <summary>Build <c>src/QuotaGrains.Silo</c> (Release) before starting it.</summary>
     public bool BuildSilo { get; init; } = true;
 
+    /// <summary>Run the silos from a ReadyToRun publish of <c>src/QuotaGrains.Silo</c> instead of its build.</summary>
+    public bool ReadyToRun { get; init; }
+
     /// <summary>The first silo's snapshot settings: snapshots made rare so that the tail grows (every Space still writes
     /// one before its first append). The new silo runs with the engine's options.</summary>
     public IReadOnlyDictionary<string, string> FirstSiloEnvironment { get; init; } = new Dictionary<string, string>

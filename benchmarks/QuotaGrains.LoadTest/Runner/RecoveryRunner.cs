@@ -217,7 +217,7 @@ public sealed partial class RecoveryRunner(RecoveryOptions options, MachineInfo 
         }, runId, startedAt);
         _ledger = new SpaceLedger(options.Spaces);
 
-        var siloDll = await SiloHostProcess.BuildAsync(options.BuildSilo, observer.Info, cancellationToken);
+        var siloDll = await SiloHostProcess.BuildAsync(options.BuildSilo, observer.Info, cancellationToken, options.ReadyToRun);
         var location = options.AzuriteLocation ?? Path.Combine(Path.GetTempPath(), $"quota-recovery-{runId}");
         var azurite = await Azurite.StartAsync(options.AzuriteInMemory ? null : location, options.AzuriteMaxOpenFiles, observer.Info, cancellationToken);
         observer.Info($"recovery · {options.Scenario}: {azurite.Describe}, at most {azurite.MaxOpenFiles()?.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} open files; service id {serviceId}.");

@@ -27,9 +27,15 @@ internal sealed class ClientTelemetry : IDisposable
     public void GaveUp(Exception cause) => _unavailable.Add(1, new KeyValuePair<string, object?>("cause", cause.GetType().Name));
 
     /// <summary>A span for a call of the client (<c>quota.reserve</c>, <c>quota.commit</c>, <c>quota.refund</c>), or
-    /// null when nobody records it.</summary>
+    /// null when nobody records it. It continues the caller's trace (a generation server's request) and never starts
+    /// one: without a caller's span, a sampler would build an unrecorded root Activity for every debit it drops.</summary>
     public static Activity? Start(string name, string spaceId, string operationId)
     {
+        if (Activity.Current is null)
+        {
+            return null;
+        }
+
         var span = Source.StartActivity(name, ActivityKind.Client);
         if (span is { IsAllDataRequested: true })
         {

@@ -1,3 +1,4 @@
+using QuotaGrains.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -37,13 +38,15 @@ public static class QuotaClientServiceCollectionExtensions
         // Only a silo registers its local details: there the client shares the engine's process, and its admission gate
         // sees the engine's load (CallGate); an Orleans client's process is a generation server's.
         services.TryAddSingleton(sp => new ClientTelemetry(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<GrainCallTrace>();
         services.TryAddSingleton<IQuotaClient>(sp => new QuotaClient(
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<QuotaClientOptions>>(),
             sp.GetRequiredService<GatewayLossSignal>(),
             sp.GetRequiredService<ILogger<QuotaClient>>(),
             inSilo: sp.GetService<ILocalSiloDetails>() is not null,
-            sp.GetRequiredService<ClientTelemetry>()));
+            sp.GetRequiredService<ClientTelemetry>(),
+            sp.GetRequiredService<GrainCallTrace>()));
         return services;
     }
 }

@@ -16,6 +16,7 @@ public static class LedgerEntries
         HoldExpired x => new(x.Sequence, x.At, "expired", x.Credits, HoldId: x.HoldId, Items: x.Items),
         CycleRenewed r => new(r.Sequence, r.At, "renewed", r.Allowance, Detail: $"{r.Plan}, catalog v{r.CatalogVersion}, {r.CarriedHeld} held carried over"),
         UsageThresholdCrossed t => new(t.Sequence, t.At, "threshold", t.Used, Detail: $"{t.Percent}% of {t.Allowance}"),
+        PoolExhausted x => new(x.Sequence, x.At, "exhausted", 0, Detail: $"refused {x.Required} with {x.Available} available ({x.Used}/{x.Allowance} used)"),
         PoolsMigrated m => new(m.Sequence, m.At, "migrated", m.Allowance, Detail: $"image {m.ImageUsed}/{m.ImageAllowance} + video {m.VideoUsed}/{m.VideoAllowance}"),
         _ => new(e.Sequence, e.At, e.GetType().Name, 0),
     };

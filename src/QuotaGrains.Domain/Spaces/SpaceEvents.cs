@@ -152,3 +152,15 @@ public sealed record PoolsMigrated(
     [property: Id(3)] long VideoUsed,
     [property: Id(4)] long Allowance,
     [property: Id(5)] long Used) : SpaceEvent(Sequence, At);
+
+/// <summary>The cycle's first reserve refused for insufficient credits (once per cycle). The refusal itself is not
+/// remembered; this records that the pool ran dry, for the notification. <see cref="Available"/> and
+/// <see cref="Required"/> are the refusal's.</summary>
+[GenerateSerializer, Immutable, Alias("QuotaGrains.PoolExhausted")]
+public sealed record PoolExhausted(
+    long Sequence,
+    DateTimeOffset At,
+    [property: Id(0)] long Available,
+    [property: Id(1)] long Required,
+    [property: Id(2)] long Used,
+    [property: Id(3)] long Allowance) : SpaceEvent(Sequence, At);

@@ -93,9 +93,15 @@ public sealed partial class SpacePool
 
                 break;
 
+            case PoolExhausted:
+                State.CurrentUsage.Exhausted = true;
+                break;
+
             default:
                 throw new InvalidOperationException($"Unknown event {e.GetType().Name}.");
         }
+
+        Notify(e);
 
         State.Sequence = e.Sequence;
         State.LastEventAt = Max(State.LastEventAt, e.At);

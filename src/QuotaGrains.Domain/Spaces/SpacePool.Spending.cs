@@ -72,10 +72,13 @@ public sealed partial class SpacePool
         var available = Available();
         if (required > available)
         {
-            return ReserveResult.Rejected(new Rejection(
+            var refused = ReserveResult.Rejected(new Rejection(
                 RejectionCode.InsufficientCredits,
                 $"Space '{SpaceId}' has {available} credits available; this needs {required}.",
                 available, required, State.NextRenewal));
+            return State.CurrentUsage.Exhausted
+                ? refused
+                : new Decision<ReserveResult>([new PoolExhausted(Next(1), now, available, required, State.Used, State.Allowance)], refused);
         }
 
         return Decision<ReserveResult>.Of(new CreditsReserved(

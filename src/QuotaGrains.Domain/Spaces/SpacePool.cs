@@ -1,7 +1,8 @@
 namespace QuotaGrains.Domain.Spaces;
 
 /// <summary>What a command decided: either events to apply, or a result that changes nothing
-/// (a rejection, a replay of an earlier outcome, a free operation).</summary>
+/// (a rejection, a replay of an earlier outcome, a free operation); a refusal may also carry an event that records it
+/// (the cycle's first insufficient-credits refusal: <see cref="PoolExhausted"/>).</summary>
 internal readonly record struct Decision<TResult>(IReadOnlyList<SpaceEvent> Events, TResult? Immediate)
     where TResult : OperationResult
 {
@@ -133,14 +134,15 @@ public sealed partial class SpacePool
         var events = new List<SpaceEvent>();
         AdvanceInto(now, events);
         var decision = decide(now);
-        if (decision.Immediate is { } immediate)
-        {
-            return new Outcome<TResult>(immediate, events);
-        }
-
         foreach (var e in decision.Events)
         {
             Emit(e, events);
+        }
+
+        if (decision.Immediate is { } immediate)
+        {
+            // A refusal that records something (the cycle's first PoolExhausted) answers as it would without it.
+            return new Outcome<TResult>(immediate, events);
         }
 
         // Applying the decision recorded its outcome under the operation id.

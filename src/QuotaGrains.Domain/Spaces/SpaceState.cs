@@ -68,6 +68,10 @@ public sealed class SpaceState
 
     /// <summary>The creation instant (UTC, whole seconds): a Free Space renews monthly from it.</summary>
     [Id(25)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Notifications of every kind, oldest first, bounded (SpacePool.Notifications): the Space hands those
+    /// after its last hand-over to its outbox. (Id 40: room for other fields below.)</summary>
+    [Id(40)] public List<SpaceNotification> RecentNotifications { get; set; } = [];
 }
 
 /// <summary>The separate pools of a legacy Space, as stored before unification.</summary>
@@ -137,6 +141,9 @@ public sealed class UsageLedger
     [Id(4)] public Dictionary<MediaKind, UsageTotals> ByMedia { get; set; } = [];
 
     [Id(5)] public List<int> ThresholdsCrossed { get; set; } = [];
+
+    /// <summary>A reserve was refused for insufficient credits in this cycle (PoolExhausted, once per cycle).</summary>
+    [Id(20)] public bool Exhausted { get; set; }
 
     public void Add(string userId, GenerationSpec spec, long credits, int generations)
     {

@@ -1,3 +1,4 @@
+using QuotaGrains.Diagnostics;
 using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
@@ -68,6 +69,8 @@ public static class SiloBuilderQuotaExtensions
             }
         });
 
+        // Carries nothing unless AddSampledTracePropagation() says so.
+        services.TryAddSingleton<GrainCallTrace>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SpaceRulesOptions>, SpaceRulesOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PriceBookOptions>, PriceBookOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PlanCatalogOptions>, PlanCatalogOptionsValidator>());
@@ -128,6 +131,9 @@ public static class SiloBuilderQuotaExtensions
 
         // Eager renewals: the renewal index, its reminder-driven clock, reminders on the same storage.
         builder.AddQuotaRenewals(storage);
+
+        // Notifications delivered by webhook, from each Space's outbox.
+        builder.AddQuotaWebhooks();
 
         services.TryAddSingleton(sp => new SiloJournalWriter(
             sp.GetRequiredService<IJournalStore>(),

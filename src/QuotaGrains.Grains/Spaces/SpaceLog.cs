@@ -15,7 +15,7 @@ namespace QuotaGrains.Grains.Spaces;
 /// up. It depends on interfaces and plain classes (journal, snapshot and ledger stores, time), not on a grain, so a test
 /// or a simulation drives it without a cluster. Like a grain, it is used from one thread at a time.
 /// </summary>
-internal sealed class SpaceLog
+internal sealed partial class SpaceLog
 {
     private readonly string _spaceId;
     private readonly ISpaceSnapshots _snapshots;
@@ -43,6 +43,10 @@ internal sealed class SpaceLog
     private Task? _queuedSnapshot;
     private Exception? _failure;
     private DateTimeOffset? _wakeUpAt;
+    // Notifications handed to the outbox through this sequence (SpaceLog.Notifications.cs).
+    private long _notifiedThrough;
+    private bool _handingOver;
+    private bool _closed;
 
     /// <param name="wakeAt">Asks the host to call <see cref="WakeUpAsync"/> at an instant (replacing an earlier ask).</param>
     /// <param name="failed">Tells the host the Space failed closed: it must be reloaded (a grain deactivates).</param>
@@ -133,6 +137,8 @@ internal sealed class SpaceLog
         // The live pool holds every operation id the durable copy would, and more: keep them once (snapshots read the
         // window from the live pool, up to the durable sequence).
         Live = _durable.HandOverOperationWindow(_services.Copier.Copy(_durable.State));
+        _notifiedThrough = snapshot.NotifiedThrough;
+        HandOverNotifications();
         var now = _services.Time.GetUtcNow();
         if (_unsnapshotted.Count > 0)
         {
@@ -156,6 +162,7 @@ internal sealed class SpaceLog
     /// <paramref name="nowhereToGo"/> (in-memory storage dies with the silo).</summary>
     public async Task CloseAsync(bool nowhereToGo, bool shuttingDown, CancellationToken cancellationToken)
     {
+        _closed = true;
         if (nowhereToGo)
         {
             return;
@@ -334,6 +341,7 @@ internal sealed class SpaceLog
 
         _durableFrom = blockStart;
         DirtySince ??= _services.Time.GetUtcNow();
+        HandOverNotifications();
         _services.Instruments.WriteDuration.Record(Stopwatch.GetElapsedTime(_appendStarted).TotalMilliseconds);
         _services.Instruments.WriteBatch.Record(events.Count);
         if (_unsnapshotted.Count >= _services.Options.SnapshotEveryEvents
@@ -442,7 +450,7 @@ internal sealed class SpaceLog
                 await _services.Runtime.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
             }
 
-            await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle });
+            await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle, NotifiedThrough = _notifiedThrough });
         }
         catch (Exception exception)
         {

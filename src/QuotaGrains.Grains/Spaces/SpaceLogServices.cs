@@ -5,6 +5,7 @@ using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Diagnostics;
 using QuotaGrains.Grains.Journal;
 using QuotaGrains.Grains.Ledger;
+using QuotaGrains.Grains.Notifications;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains.Spaces;
@@ -23,8 +24,12 @@ internal sealed class SpaceLogServices(
     DeepCopier<SpaceState> copier,
     QuotaInstruments instruments,
     ILogger<SpaceLog> logger,
-    JournalRuntime? runtime = null)
+    JournalRuntime? runtime = null,
+    INotificationHandover? notifications = null)
 {
+    /// <summary>Where notifications go once their events are durable: the Space's outbox grain, or nowhere.</summary>
+    public INotificationHandover Notifications { get; } = notifications ?? NoHandover.Instance;
+
     /// <summary>Where background work (a ledger write) runs: the thread pool, or the simulation's scheduler.</summary>
     public JournalRuntime Runtime { get; } = runtime ?? JournalRuntime.Default;
 

@@ -123,17 +123,32 @@ public abstract class SpacePoolTestBase
     }
 
     /// <summary>Runs <paramref name="act"/>, asserts it was rejected with <paramref name="code"/>, applied no event and
-    /// changed nothing.</summary>
+    /// changed nothing; except that the cycle's first refusal for insufficient credits records a
+    /// <see cref="PoolExhausted"/> (and its notification), nothing else.</summary>
     protected TResult AssertRejected<TResult>(RejectionCode code, Func<Outcome<TResult>> act)
         where TResult : OperationResult
     {
         var before = Snap();
+        var firstExhaustion = code == RejectionCode.InsufficientCredits && !State.CurrentUsage.Exhausted;
         var outcome = act();
         Assert.NotNull(outcome.Result.Rejection);
         Assert.Equal(code, outcome.Result.Rejection.Code);
         Assert.False(outcome.Result.Succeeded);
         Assert.False(outcome.Result.Replayed);
-        Assert.Empty(outcome.Events);
+        if (firstExhaustion)
+        {
+            var exhausted = Assert.IsType<PoolExhausted>(Assert.Single(outcome.Events));
+            var at = Now > before.LastEventAt ? Now : before.LastEventAt;
+            Assert.Equal(
+                new PoolExhausted(before.Sequence + 1, at, outcome.Result.Rejection.Available!.Value, outcome.Result.Rejection.Required!.Value, before.Used, before.Allowance),
+                exhausted);
+            before = before with { Sequence = before.Sequence + 1, LastEventAt = at, RecentNotifications = Math.Min(before.RecentNotifications + 1, SpacePool.MaxRecentNotifications) };
+        }
+        else
+        {
+            Assert.Empty(outcome.Events);
+        }
+
         Assert.Equal(before, Snap());
         return outcome.Result;
     }
@@ -167,7 +182,8 @@ public abstract class SpacePoolTestBase
         Pool.ClosedHolds.Count,
         State.CurrentUsage.Credits,
         State.CurrentUsage.ThresholdsCrossed.Count,
-        State.Notifications.Count);
+        State.Notifications.Count,
+        State.RecentNotifications.Count);
 
     private Outcome<TResult> Track<TResult>(Outcome<TResult> outcome)
         where TResult : OperationResult
@@ -194,5 +210,6 @@ public abstract class SpacePoolTestBase
         int ClosedHolds,
         long CycleCredits,
         int ThresholdsCrossed,
-        int Notifications);
+        int Notifications,
+        int RecentNotifications);
 }

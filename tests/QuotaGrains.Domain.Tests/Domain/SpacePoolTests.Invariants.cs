@@ -112,6 +112,14 @@ public sealed partial class SpacePoolTests
                 else if (price.UnitCredits * count > available)
                 {
                     Assert.Equal(new Rejection(RejectionCode.InsufficientCredits, result.Rejection!.Message, available, price.UnitCredits * count, State.NextRenewal), result.Rejection);
+
+                    // Nothing changes but the cycle's first refusal recorded as PoolExhausted.
+                    if (outcome.Events.Count == 1 && outcome.Events[0] is PoolExhausted exhausted)
+                    {
+                        Assert.Equal((available, price.UnitCredits * count), (exhausted.Available, exhausted.Required));
+                        before = before with { Sequence = before.Sequence + 1, LastEventAt = exhausted.At, RecentNotifications = Math.Min(before.RecentNotifications + 1, SpacePool.MaxRecentNotifications) };
+                    }
+
                     Assert.Equal(before, Snap());
                 }
                 else

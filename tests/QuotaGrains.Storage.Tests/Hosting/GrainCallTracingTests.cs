@@ -25,6 +25,22 @@ public sealed class GrainCallTracingTests
     }
 
     [Fact]
+    public async Task A_reserve_and_commit_without_a_callers_span_create_no_activity_at_all()
+    {
+        await using var engine = await EngineWebHost.StartAsync();
+        var space = await CreateSpaceAsync(engine);
+        using var created = new CreatedActivities("QuotaGrains", "Microsoft.Orleans.Application");
+        var client = engine.Services.GetRequiredService<IQuotaClient>();
+        Activity.Current = null;
+
+        await using var hold = await client.ReserveAsync("alice", space, HdImage);
+        Assert.True(hold.Succeeded, hold.Rejection?.Message);
+        Assert.True((await hold.CommitAsync()).Succeeded);
+
+        Assert.Equal([], created.Names);
+    }
+
+    [Fact]
     public async Task By_default_a_sampled_reserve_is_one_trace_through_both_grains()
     {
         await using var engine = await EngineWebHost.StartAsync();
@@ -73,6 +89,9 @@ public sealed class GrainCallTracingTests
         using var upstream = EngineWebHost.StartUpstreamRequest();
         await using var hold = await client.ReserveAsync("alice", space, HdImage, operationId: $"{space}-job");
         Assert.True(hold.Succeeded, hold.Rejection?.Message);
+
+        // The trace context rode in that call only: the caller's own request context is as it was.
+        Assert.Null(RequestContext.Get("traceparent"));
         return upstream.TraceId;
     }
 
@@ -100,17 +119,19 @@ public sealed class GrainCallTracingTests
         return space;
     }
 
-    /// <summary>The names of the Activities of Orleans' application source created while it listens.</summary>
+    /// <summary>The names of the Activities of the given sources (by default Orleans' application source) created while
+    /// it listens.</summary>
     private sealed class CreatedActivities : IDisposable
     {
         private readonly ActivityListener _listener;
         private readonly List<string> _names = [];
 
-        public CreatedActivities()
+        public CreatedActivities(params string[] sources)
         {
+            string[] names = sources.Length == 0 ? ["Microsoft.Orleans.Application"] : sources;
             _listener = new ActivityListener
             {
-                ShouldListenTo = source => source.Name == "Microsoft.Orleans.Application",
+                ShouldListenTo = source => names.Contains(source.Name),
                 Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None,
                 ActivityStarted = activity =>
                 {

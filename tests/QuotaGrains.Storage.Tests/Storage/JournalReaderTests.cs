@@ -180,6 +180,29 @@ public sealed class JournalReaderTests : IAsyncLifetime
         Assert.Equal((reads, lists), (_store.RangeReads, _store.Lists));
     }
 
+    /// <summary>A dead silo's stream is read from its start, whichever Space asks first: the Spaces whose snapshots lie
+    /// earlier in it are answered from the cache too, with no second read (after a crash, the first Space to ask is
+    /// rarely the one with the earliest position).</summary>
+    [Fact]
+    public async Task A_dead_silos_stream_is_read_from_its_start_so_Spaces_with_earlier_positions_need_no_second_read()
+    {
+        var written = await WriteAsync(spaces: 20, recordsPerSpace: 10);
+        var streamBytes = await TailBytesAsync();
+        using var reader = NewReader(readBytes: 4 * 1024, dead: _ => true);
+        var latest = written.MaxBy(s => s.Value.From.Offset);
+        Assert.True(latest.Value.From.Offset > written.Min(s => s.Value.From.Offset));
+        Assert.Equal(latest.Value.Sequences, (await reader.ReadAsync(latest.Key, latest.Value.From, CancellationToken.None)).Select(r => r.FirstSequence));
+        var (reads, lists, bytes) = (_store.RangeReads, _store.Lists, _store.BytesRead);
+
+        foreach (var (space, (from, sequences)) in written)
+        {
+            Assert.Equal(sequences, (await reader.ReadAsync(space, from, CancellationToken.None)).Select(r => r.FirstSequence));
+        }
+
+        Assert.Equal((reads, lists), (_store.RangeReads, _store.Lists));
+        Assert.Equal(streamBytes, bytes);
+    }
+
     /// <summary>A Space asking while a read of a dead silo's stream runs joins that read instead of waiting for the
     /// next one: one listing for both.</summary>
     [Fact]

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using QuotaGrains.Client;
+using QuotaGrains.Grains.Options;
+
+namespace QuotaGrains.Tests.Notifications;
+
+/// <summary>
+/// One in-process silo on real time (a Standard Webhooks receiver refuses a timestamp more than 5 minutes off), a
+/// receiver on loopback, one global endpoint (path <see cref="GlobalPath"/>), a short retry schedule and attempt timeout.
+/// Tests use Spaces and endpoint paths of their own.
+/// </summary>
+public sealed class WebhookClusterFixture : IAsyncLifetime
+{
+    public const string GlobalPath = "global";
+
+    /// <summary>The global endpoint's secret.</summary>
+    public static readonly string GlobalSecret = "whsec_" + Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
+    /// <summary>4 attempts: at once, then 100, 200 and 300 ms after each failure.</summary>
+    public static readonly TimeSpan[] Schedule = [TimeSpan.Zero, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(300)];
+
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
+
+    public WebhookReceiver Receiver { get; private set; } = null!;
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IQuotaClient Quota => Cluster.Client.ServiceProvider.GetRequiredService<IQuotaClient>();
+
+    public async Task InitializeAsync()
+    {
+        Receiver = await WebhookReceiver.StartAsync();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo.AddQuotaGrains(o => o.ConfigureWebhooks(w =>
+        {
+            w.Endpoints = [new WebhookEndpointOptions { Name = "ops", Url = Receiver.Url(GlobalPath), Secret = GlobalSecret }];
+            w.RetrySchedule = Schedule;
+            w.AttemptTimeout = AttemptTimeout;
+        })));
+        builder.ConfigureClientHost(host => host.Services.AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Receiver.DisposeAsync();
+    }
+
+    public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    /// <summary>An Enterprise Space of <paramref name="allowance"/> credits owned by <paramref name="owner"/>.</summary>
+    public async Task<string> CreateSpaceAsync(string owner, long allowance)
+    {
+        var spaceId = NewId("space");
+        var created = await Quota.CreateSpaceAsync(spaceId, new CreateSpaceRequest(NewId("op"), owner, PlanTier.Enterprise, CustomAllowance: allowance));
+        Assert.True(created.Succeeded, created.Rejection?.ToString());
+        return spaceId;
+    }
+
+    /// <summary>Reserves and commits <paramref name="credits"/> credits (AI Shadows, 1 each) for <paramref name="user"/>.</summary>
+    public async Task SpendAsync(string user, string spaceId, int credits)
+    {
+        await using var hold = await Quota.ReserveAsync(user, spaceId, new GenerationSpec("ai-shadows"), credits);
+        Assert.True(hold.Succeeded, hold.Rejection?.ToString());
+        var committed = await hold.CommitAsync();
+        Assert.True(committed.Succeeded, committed.Rejection?.ToString());
+    }
+
+    /// <summary>Waits (bounded) until the Space's outbox shows what <paramref name="done"/> wants.</summary>
+    public async Task<IReadOnlyList<NotificationView>> WaitForNotificationsAsync(string spaceId, Func<IReadOnlyList<NotificationView>, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var views = await Quota.GetNotificationsAsync(spaceId);
+            if (done(views))
+            {
+                return views;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Space {spaceId}: the outbox shows {views.Count} notification(s), not what the test waits for.");
+            await Task.Delay(50);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class WebhookClusterCollection : ICollectionFixture<WebhookClusterFixture>
+{
+    public const string Name = "Webhook cluster";
+}
