@@ -59,8 +59,13 @@ internal sealed class UsagePageData(IQuotaClient quota, IGrainFactory grains)
     public Task<LedgerPage> GetLedgerAsync(string spaceId, CycleRow? cycle, long afterSequence, int pageSize, CancellationToken cancellationToken) =>
         quota.GetLedgerAsync(spaceId, new LedgerQuery(cycle?.Start, cycle?.End, afterSequence, pageSize), cancellationToken);
 
-    public async Task<IReadOnlyList<UsageNotification>> GetNotificationsAsync(string spaceId, CancellationToken cancellationToken) =>
-        await grains.GetGrain<ISpaceGrain>(spaceId).GetNotificationsAsync().WaitAsync(cancellationToken);
+    /// <summary>The Space's recent notifications, newest first, each with its delivery state per endpoint.</summary>
+    public Task<IReadOnlyList<NotificationView>> GetNotificationsAsync(string spaceId, CancellationToken cancellationToken) =>
+        quota.GetNotificationsAsync(spaceId, cancellationToken);
+
+    /// <summary>The Space's latest webhook delivery attempts, newest first.</summary>
+    public Task<IReadOnlyList<WebhookDeliveryAttempt>> GetDeliveriesAsync(string spaceId, int max, CancellationToken cancellationToken) =>
+        quota.GetWebhookDeliveriesAsync(spaceId, max, cancellationToken);
 
     /// <summary>The silos and the Spaces and users active on each (Orleans' management grain: one call per silo, no
     /// Space activated).</summary>

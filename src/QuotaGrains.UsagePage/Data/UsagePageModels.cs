@@ -43,7 +43,8 @@ public sealed record SpacePageModel(
     CycleRow? LedgerCycle,
     LedgerPage Ledger,
     int LedgerPageNumber,
-    IReadOnlyList<UsageNotification> Notifications);
+    IReadOnlyList<NotificationView> Notifications,
+    IReadOnlyList<WebhookDeliveryAttempt> Deliveries);
 
 /// <summary>The operators' page, until the fleet view query exists: the silos and what they hold.</summary>
 public sealed record FleetModel(

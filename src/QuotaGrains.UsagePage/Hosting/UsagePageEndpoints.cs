@@ -21,6 +21,9 @@ internal static class UsagePageEndpoints
     /// <summary>How often an open page's stream checks that its member still belongs to the Space.</summary>
     private static readonly TimeSpan MembershipRecheck = TimeSpan.FromSeconds(10);
 
+    /// <summary>Webhook delivery attempts on a Space's page, newest first.</summary>
+    private const int DeliveriesShown = 20;
+
     private static readonly IReadOnlyDictionary<string, (byte[] Content, string Type)> Assets = new Dictionary<string, (byte[], string)>
     {
         ["usage.css"] = (Embedded("usage.css"), "text/css; charset=utf-8"),
@@ -45,7 +48,8 @@ internal static class UsagePageEndpoints
             var ledgerCycle = cycle is { } start ? cycles.FirstOrDefault(c => c.Start.ToUnixTimeSeconds() == start) ?? current : current;
             var ledger = await data.GetLedgerAsync(spaceId, ledgerCycle, Math.Max(0, after ?? 0), options.Value.LedgerPageSize, http.RequestAborted);
             var notifications = await data.GetNotificationsAsync(spaceId, http.RequestAborted);
-            var model = new SpacePageModel(prefix, token!, access.UserId, access.ExpiresAt, now, cycles, ledgerCycle, ledger, Math.Max(1, page ?? 1), notifications);
+            var deliveries = await data.GetDeliveriesAsync(spaceId, DeliveriesShown, http.RequestAborted);
+            var model = new SpacePageModel(prefix, token!, access.UserId, access.ExpiresAt, now, cycles, ledgerCycle, ledger, Math.Max(1, page ?? 1), notifications, deliveries);
             return new RazorComponentResult<SpacePage>(new { Model = model });
         }
         catch (QuotaUnavailableException exception)

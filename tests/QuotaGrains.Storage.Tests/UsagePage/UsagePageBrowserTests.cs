@@ -136,6 +136,33 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UsagePageFixture.Screenshots, "space-page-phone.png"), FullPage = true });
     }
 
+    [Fact]
+    public async Task Notifications_show_with_their_webhook_delivery_state_and_log()
+    {
+        var space = await fixture.CreateSpaceAsync("notify", PlanTier.Free, "nia");
+        // A real receiver on loopback: the engine's own liveness endpoint answers a POST with 200.
+        var endpoint = await fixture.Quota.SetWebhookEndpointAsync(space, new SetWebhookEndpointRequest(UsagePageFixture.Owner(space), new Uri(fixture.BaseAddress, "/health/live").ToString()));
+        Assert.True(endpoint.Succeeded, endpoint.Rejection?.Message);
+        await fixture.SpendAsync("nia", space, "ai-shadows", count: 30, resolution: ResolutionTier.Hd);   // 60 of 100: 50 % crossed
+
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(UsagePageFixture.Deadline / 1000);
+        NotificationView? crossed;
+        while ((crossed = (await fixture.Quota.GetNotificationsAsync(space)).SingleOrDefault(n => n.Kind == NotificationKind.ThresholdCrossed)) is not { Deliveries: [{ Status: DeliveryStatus.Delivered }] })
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "the notification was never delivered");
+            await Task.Delay(100);   // polls the outbox's delivery, bounded by the deadline
+        }
+
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync(await fixture.LinkAsync(space, "nia"));
+        var row = page.Locator($"#notification-list tbody tr[data-id='{crossed.Id}']");
+        Assert.Equal([Fmt(crossed.At), crossed.Summary, $"{endpoint.EndpointId}: delivered"], await row.Locator("td").AllInnerTextsAsync());
+        var attempt = page.Locator($"#delivery-log tbody tr[data-notification='{crossed.Id}']");
+        Assert.Equal(1, await attempt.CountAsync());
+        Assert.Equal([endpoint.EndpointId!, "1", "200"], (await attempt.Locator("td").AllInnerTextsAsync()).Skip(1).Take(3));
+        Assert.DoesNotContain("/health/live", await page.ContentAsync(), StringComparison.Ordinal);
+    }
+
     private static string Fmt(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<List<(string Name, string Credits, string Generations)>> RowsAsync(IPage page, string table)
