@@ -168,6 +168,11 @@ public sealed partial class DeploymentManifestTests
         Assert.Contains($"http://127.0.0.1:{silo.HttpPort}{QuotaTelemetry.LivePath}", HealthCheckLine().Match(dockerfile).Value, StringComparison.Ordinal);
         Assert.Equal($"ENTRYPOINT [\"dotnet\", \"{typeof(QuotaSiloOptions).Assembly.GetName().Name}.dll\"]", EntryPointLine().Match(dockerfile).Value.Trim());
 
+        // Precompiled for the runtime image's platform, on its shared framework: a survivor recovering a dead silo's
+        // Spaces should not spend its CPU compiling the engine.
+        var publish = dockerfile.Split('\n').Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
+        Assert.Contains(" -r linux-x64 --self-contained false -p:PublishReadyToRun=true ", publish, StringComparison.Ordinal);
+
         // The runtime image's user is the pod's (uid 1654 in the .NET images).
         var security = Map(PodSpec(), "securityContext");
         Assert.Equal(("true", "1654"), ((string)security["runAsNonRoot"], (string)security["runAsUser"]));
