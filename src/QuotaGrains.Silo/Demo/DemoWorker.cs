@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using QuotaGrains.Client;
+using QuotaGrains.Silo.Options;
 
 namespace QuotaGrains.Silo.Demo;
 
@@ -7,7 +9,7 @@ namespace QuotaGrains.Silo.Demo;
 /// <c>--demo</c>: creates a few Spaces and spends from them through the in-process client, as generation servers
 /// would, printing every step so that a newcomer sees credits move.
 /// </summary>
-internal sealed class DemoWorker(IHostApplicationLifetime lifetime, IQuotaClient quota) : BackgroundService
+internal sealed class DemoWorker(IHostApplicationLifetime lifetime, IQuotaClient quota, IOptions<QuotaSiloOptions> silo) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -79,6 +81,12 @@ internal sealed class DemoWorker(IHostApplicationLifetime lifetime, IQuotaClient
         }
 
         await ShowAsync(globex, stoppingToken);
+
+        // With the usage page on (Quota:UsagePage:Enabled and a SigningKey), bob's page for an hour.
+        var link = await quota.CreateUsagePageLinkAsync(acme, "bob", TimeSpan.FromHours(1), stoppingToken);
+        Say(link.Succeeded
+            ? $"bob's usage page, for an hour: http://127.0.0.1:{silo.Value.HttpPort}{link.Path}"
+            : $"No usage page link: {link.Rejection!.Message}");
         Say("Demo done. The engine keeps running; press Ctrl+C to stop.");
     }
 

@@ -14,6 +14,7 @@ using QuotaGrains.ServiceDefaults.Options;
 using QuotaGrains.Silo.Demo;
 using QuotaGrains.Silo.Health;
 using QuotaGrains.Silo.Options;
+using QuotaGrains.UsagePage.Hosting;
 
 namespace QuotaGrains.Silo.Hosting;
 
@@ -109,6 +110,8 @@ public static class QuotaEngineHostExtensions
             orleans.AddQuotaGrains();
         });
         builder.Services.AddQuotaClient();
+        // The usage page (Quota:UsagePage, off by default); its link-issuing grain runs in every silo.
+        builder.Services.AddQuotaUsagePage();
         builder.Services.AddHostedService<EngineBanner>();
 
         if (demo)
@@ -120,7 +123,7 @@ public static class QuotaEngineHostExtensions
     }
 
     /// <summary>Health (<c>/health/live</c>, <c>/health/ready</c>), metrics (<c>/metrics</c>, by option) and, when on,
-    /// the dashboard at <c>Quota:Silo:DashboardPath</c>.</summary>
+    /// the dashboard at <c>Quota:Silo:DashboardPath</c> and the usage page at <c>Quota:UsagePage:PathPrefix</c>.</summary>
     public static WebApplication MapQuotaEngineEndpoints(this WebApplication app)
     {
         app.MapQuotaDefaultEndpoints();
@@ -130,6 +133,8 @@ public static class QuotaEngineHostExtensions
         {
             app.MapOrleansDashboard(silo.DashboardPath.TrimEnd('/'));
         }
+
+        app.MapQuotaUsagePage();
 
         return app;
     }

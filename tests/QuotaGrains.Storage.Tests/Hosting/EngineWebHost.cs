@@ -38,14 +38,14 @@ public sealed class EngineWebHost : IAsyncDisposable
 
     public Collected<MetricSnapshot> Metrics { get; }
 
-    /// <summary>Starts the host in the <c>Production</c> environment with <paramref name="settings"/> over its
+    /// <summary>Starts the host in the <c>Production</c> environment (or <paramref name="environment"/>) with <paramref name="settings"/> over its
     /// defaults; <paramref name="services"/> registers services before the engine's (which add theirs only if absent).
     /// Root spans are never sampled here (ratio 0): only the traces a test starts as sampled are recorded, not those of
     /// the other tests running in this process.</summary>
-    public static async Task<EngineWebHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    public static async Task<EngineWebHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string? environment = null)
     {
         var ports = LoopbackPorts.Take(3);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment ?? Environments.Production, ContentRootPath = AppContext.BaseDirectory });
         var configuration = new Dictionary<string, string?>
         {
             ["Quota:Silo:SiloPort"] = ports[0].ToString(),

@@ -5,12 +5,12 @@ namespace QuotaGrains.Tests.Hosting;
 
 /// <summary>Every log message of the engine is a <c>[LoggerMessage]</c> with an event id of its own: none missing, none
 /// used twice in a class or in an assembly (each class has a range: QuotaLog 1–99, RenewalLog 101–199, JournalReader
-/// 2xx, JournalRetention 3xx, SiloJournalWriter 4xx). Here because this project references every src assembly, the
+/// 2xx, JournalRetention 3xx, SiloJournalWriter 4xx; UsagePageLog 1–99 of its assembly). Here because this project references every src assembly, the
 /// silo's included.</summary>
 public sealed class LogEventIdTests
 {
     private static readonly string[] SourceAssemblies =
-        ["QuotaGrains.Abstractions", "QuotaGrains.Domain", "QuotaGrains.Grains", "QuotaGrains.Client", "QuotaGrains.Silo"];
+        ["QuotaGrains.Abstractions", "QuotaGrains.Domain", "QuotaGrains.Grains", "QuotaGrains.Client", "QuotaGrains.Silo", "QuotaGrains.UsagePage"];
 
     [Fact]
     public void Every_log_message_has_an_event_id_unique_in_its_class_and_its_assembly()

@@ -74,6 +74,8 @@ public sealed class SiloStartupTests
                 ["Quota__Silo__DashboardPath"] = "dashboard",
                 ["Quota__Telemetry__TraceSamplingRatio"] = "1.5",
                 ["Quota__Telemetry__MetricsPath"] = "/health/metrics",
+                ["Quota__UsagePage__Enabled"] = "true",
+                ["Quota__UsagePage__SigningKey"] = "a-short-secret-key",
             },
             TimeSpan.FromSeconds(60));
 
@@ -83,6 +85,8 @@ public sealed class SiloStartupTests
         Assert.Contains("Quota:Silo: DashboardPath 'dashboard' must start with '/', name a path below the root, and not be under /health.", lines);
         Assert.Contains("Quota:Telemetry: TraceSamplingRatio 1.5 must be between 0 and 1.", lines);
         Assert.Contains("Quota:Telemetry: MetricsPath '/health/metrics' must start with '/' and not be under /health/.", lines);
+        Assert.Contains("Quota:UsagePage: SigningKey must be set, at least 32 bytes (HS256), when the usage page is enabled.", lines);
+        Assert.DoesNotContain("a-short-secret-key", output + error, StringComparison.Ordinal);
         Assert.DoesNotContain("Ready.", output, StringComparison.Ordinal);
     }
 }
