@@ -21,39 +21,40 @@ internal sealed class UsagePageData(IQuotaClient quota, IGrainFactory grains)
     public Task<SpaceBalance?> GetBalanceAsync(string spaceId, CancellationToken cancellationToken) =>
         quota.GetBalanceAsync(spaceId, cancellationToken);
 
-    /// <summary>The pool and the current cycle's usage, or <c>null</c> if there is no such Space.</summary>
-    public async Task<(SpaceNow Now, IReadOnlyList<CycleRow> Cycles)?> GetNowAsync(string spaceId, CancellationToken cancellationToken)
+    /// <summary>The pool, the current cycle's usage and the exhaustion forecast, read in one turn of the Space
+    /// (<c>GetSummaryAsync</c>), or <c>null</c> if there is no such Space.</summary>
+    public async Task<SpaceNow?> GetNowAsync(string spaceId, CancellationToken cancellationToken)
     {
-        var balance = await quota.GetBalanceAsync(spaceId, cancellationToken);
-        var usage = await quota.GetUsageAsync(spaceId, cancellationToken);
-        if (balance is null || usage is null)
-        {
-            return null;
-        }
+        var summary = await quota.GetSummaryAsync(spaceId, cancellationToken);
+        return summary is null
+            ? null
+            : new SpaceNow(
+                summary.SpaceId,
+                summary.Plan,
+                summary.PendingPlan,
+                summary.CycleStart,
+                summary.NextRenewal,
+                summary.Allowance,
+                summary.Used,
+                summary.Held,
+                summary.Available,
+                summary.Generations,
+                summary.OpenHolds,
+                summary.Members,
+                Rows(summary.ByMember),
+                Rows(summary.ByFeature),
+                Rows(summary.ByMedia.ToDictionary(m => m.Key.ToString(), m => m.Value)),
+                summary.Forecast,
+                summary.AsOf);
+    }
 
-        // Usage is read after the balance: a charge between the two shows in the tables a refresh before the gauge.
-        var current = usage.FirstOrDefault(u => u.CycleStart == balance.CycleStart);
-        var now = new SpaceNow(
-            balance.SpaceId,
-            balance.Plan,
-            balance.PendingPlan,
-            balance.CycleStart,
-            balance.NextRenewal,
-            balance.Allowance,
-            balance.Used,
-            balance.Held,
-            balance.Available,
-            current?.Generations ?? 0,
-            balance.OpenHolds,
-            balance.Members,
-            Rows(current?.ByMember),
-            Rows(current?.ByFeature),
-            Rows(current?.ByMedia?.ToDictionary(m => m.Key.ToString(), m => m.Value)),
-            balance.AsOf);
-        var cycles = usage.Take(HistoryCycles)
-            .Select(u => new CycleRow(u.CycleStart, u.CycleEnd, u.Allowance, u.Credits, u.Generations, u.CycleStart == balance.CycleStart))
-            .ToList();
-        return (now, cycles);
+    /// <summary>The last <see cref="HistoryCycles"/> cycles, newest first (empty if there is no such Space).</summary>
+    public async Task<IReadOnlyList<CycleRow>> GetCyclesAsync(string spaceId, DateTimeOffset currentCycleStart, CancellationToken cancellationToken)
+    {
+        var usage = await quota.GetUsageAsync(spaceId, cancellationToken);
+        return usage is null
+            ? []
+            : usage.Take(HistoryCycles).Select(u => new CycleRow(u.CycleStart, u.CycleEnd, u.Allowance, u.Credits, u.Generations, u.CycleStart == currentCycleStart)).ToList();
     }
 
     public Task<LedgerPage> GetLedgerAsync(string spaceId, CycleRow? cycle, long afterSequence, int pageSize, CancellationToken cancellationToken) =>
@@ -67,10 +68,11 @@ internal sealed class UsagePageData(IQuotaClient quota, IGrainFactory grains)
     public Task<IReadOnlyList<WebhookDeliveryAttempt>> GetDeliveriesAsync(string spaceId, int max, CancellationToken cancellationToken) =>
         quota.GetWebhookDeliveriesAsync(spaceId, max, cancellationToken);
 
-    /// <summary>The silos and the Spaces and users active on each (Orleans' management grain: one call per silo, no
-    /// Space activated).</summary>
-    public async Task<FleetModel> GetFleetAsync(CancellationToken cancellationToken)
+    /// <summary>The engine's fleet view (one read of the fleet grain, fed by the Spaces' own reports), and the silos with
+    /// the Spaces and users active on each (Orleans' management grain: one call per silo, no Space activated).</summary>
+    public async Task<FleetModel> GetFleetAsync(int top, CancellationToken cancellationToken)
     {
+        var view = await quota.GetFleetAsync(top, cancellationToken);
         var management = grains.GetGrain<IManagementGrain>(0);
         var hosts = await management.GetHosts(onlyActive: false).WaitAsync(cancellationToken);
         var statistics = await management.GetSimpleGrainStatistics().WaitAsync(cancellationToken);
@@ -79,7 +81,7 @@ internal sealed class UsagePageData(IQuotaClient quota, IGrainFactory grains)
         var silos = hosts.OrderBy(h => h.Key.ToString(), StringComparer.Ordinal)
             .Select(h => new FleetSilo(h.Key.ToString(), h.Value.ToString(), spaces.Where(s => s.SiloAddress.Equals(h.Key)).Sum(s => (long)s.ActivationCount)))
             .ToList();
-        return new FleetModel(silos, spaces.Sum(s => (long)s.ActivationCount), users, DateTimeOffset.UtcNow);
+        return new FleetModel(view, silos, spaces.Sum(s => (long)s.ActivationCount), users, DateTimeOffset.UtcNow);
     }
 
     private static bool IsType(string grainType, string name) =>

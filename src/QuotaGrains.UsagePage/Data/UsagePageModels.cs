@@ -20,6 +20,7 @@ public sealed record SpaceNow(
     IReadOnlyList<UsageRow> ByMember,
     IReadOnlyList<UsageRow> ByFeature,
     IReadOnlyList<UsageRow> ByMedia,
+    ExhaustionForecast Forecast,
     DateTimeOffset AsOf)
 {
     /// <summary>Used ÷ allowance in whole percent, rounded down (100 only when all of it is used).</summary>
@@ -46,8 +47,9 @@ public sealed record SpacePageModel(
     IReadOnlyList<NotificationView> Notifications,
     IReadOnlyList<WebhookDeliveryAttempt> Deliveries);
 
-/// <summary>The operators' page, until the fleet view query exists: the silos and what they hold.</summary>
+/// <summary>The operators' page: the engine's fleet view (fed by the Spaces' reports), and the silos with what they hold.</summary>
 public sealed record FleetModel(
+    FleetView View,
     IReadOnlyList<FleetSilo> Silos,
     long ActiveSpaces,
     long ActiveUsers,

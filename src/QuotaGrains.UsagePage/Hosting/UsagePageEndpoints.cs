@@ -24,6 +24,9 @@ internal static class UsagePageEndpoints
     /// <summary>Webhook delivery attempts on a Space's page, newest first.</summary>
     private const int DeliveriesShown = 20;
 
+    /// <summary>Spaces per list on the fleet page.</summary>
+    private const int FleetTop = 20;
+
     private static readonly IReadOnlyDictionary<string, (byte[] Content, string Type)> Assets = new Dictionary<string, (byte[], string)>
     {
         ["usage.css"] = (Embedded("usage.css"), "text/css; charset=utf-8"),
@@ -39,10 +42,12 @@ internal static class UsagePageEndpoints
         {
             var access = await tokens.ValidateAsync(token, spaceId);
             if (access is null || !await data.IsMemberAsync(spaceId, access.UserId, http.RequestAborted)
-                || await data.GetNowAsync(spaceId, http.RequestAborted) is not (var now, var cycles))
+                || await data.GetNowAsync(spaceId, http.RequestAborted) is not { } now)
             {
                 return Refused(http, logger, prefix, StatusCodes.Status404NotFound);
             }
+
+            var cycles = await data.GetCyclesAsync(spaceId, now.CycleStart, http.RequestAborted);
 
             var current = cycles.FirstOrDefault(c => c.Current);
             var ledgerCycle = cycle is { } start ? cycles.FirstOrDefault(c => c.Start.ToUnixTimeSeconds() == start) ?? current : current;
@@ -81,8 +86,8 @@ internal static class UsagePageEndpoints
 
     /// <summary>Polls the Space's balance every <paramref name="interval"/> and, when it changed, reads the rest and
     /// sends the re-rendered panel; ends with "gone" when the link expires or the member leaves. Cost per open page:
-    /// one balance query per interval (a copy of the durable pool on the Space's activation, interleaved), plus a usage
-    /// query and a render per change.</summary>
+    /// one balance query per interval (a copy of the durable pool on the Space's activation, interleaved), plus a
+    /// summary query and a render per change.</summary>
     private static async IAsyncEnumerable<SseItem<string>> Updates(
         UsagePageAccess access, UsagePageTokens tokens, UsagePageData data, LivePanelRenderer renderer, TimeSpan interval, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -111,7 +116,7 @@ internal static class UsagePageEndpoints
             // A read that failed (the engine busy or moving) is skipped: the next tick reads again.
             var balance = await Read(() => data.GetBalanceAsync(access.SpaceId, cancellationToken));
             if (balance is not null && (shown is null || Changed(shown, balance))
-                && await Read(() => data.GetNowAsync(access.SpaceId, cancellationToken)) is (var now, _))
+                && await Read(() => data.GetNowAsync(access.SpaceId, cancellationToken)) is { } now)
             {
                 shown = balance;
                 yield return new SseItem<string>(await renderer.RenderAsync(now), "update");
@@ -131,7 +136,7 @@ internal static class UsagePageEndpoints
 
         try
         {
-            var model = await data.GetFleetAsync(http.RequestAborted);
+            var model = await data.GetFleetAsync(FleetTop, http.RequestAborted);
             return new RazorComponentResult<FleetPage>(new { Prefix = prefix, Model = model });
         }
         catch (Exception exception) when (exception is QuotaUnavailableException or TimeoutException or Orleans.Runtime.OrleansException)

@@ -91,9 +91,18 @@ public sealed class UsagePageAccessTests(UsagePageFixture fixture)
     }
 
     [Fact]
-    public async Task The_fleet_page_needs_the_operator_key_and_shows_the_silo_and_its_Spaces()
+    public async Task The_fleet_page_needs_the_operator_key_and_shows_the_fleet_view()
     {
-        await fixture.CreateSpaceAsync("fleet", PlanTier.Ultra, "fay");
+        // A Free Space spent down to 4 of its 100 credits: the closest to exhaustion of all this collection's Spaces.
+        var space = await fixture.CreateSpaceAsync("fleet", PlanTier.Free, "fay");
+        await fixture.SpendAsync("fay", space, "virtual-model", count: 6, resolution: ResolutionTier.FourK);  // 6 × 16
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(UsagePageFixture.Deadline / 1000);
+        while ((await fixture.Quota.GetFleetAsync()).ClosestToExhaustion.FirstOrDefault()?.SpaceId != space)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "the fleet view never showed the Space");
+            await Task.Delay(100);   // polls the report's arrival (every Quota:Fleet:ReportInterval), bounded by the deadline
+        }
+
         foreach (var header in new AuthenticationHeaderValue?[] { null, Basic("operator", "a wrong key of enough length"), Basic("operator", UsagePageFixture.SigningKey), new("Bearer", UsagePageFixture.OperatorKey) })
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, "/usage/fleet") { Headers = { Authorization = header } };
@@ -109,6 +118,11 @@ public sealed class UsagePageAccessTests(UsagePageFixture fixture)
         Assert.Equal("1", await page.Locator("#silo-count").InnerTextAsync());
         Assert.Equal(1, await page.Locator("#silos tbody tr").CountAsync());
         Assert.True(long.Parse(await page.Locator("#active-spaces").InnerTextAsync(), System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        var closest = page.Locator("#closest tbody tr").First;
+        Assert.Equal(space, await closest.GetAttributeAsync("data-space"));
+        Assert.Equal([space, "Free", "4 / 100", "96"], (await closest.Locator("td").AllInnerTextsAsync()).Take(4));
+        Assert.Equal(["96"], await page.Locator($"#spenders tbody tr[data-space='{space}'] td.num").AllInnerTextsAsync());
+        Assert.True(await page.Locator("#plans tbody tr[data-plan='Free']").CountAsync() == 1);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UsagePageFixture.Screenshots, "fleet-page.png"), FullPage = true });
     }
 

@@ -42,6 +42,15 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
         Assert.Equal(Fmt(balance!.NextRenewal), await page.Locator("#renewal").InnerTextAsync());
         Assert.Matches(@"^\d+d \d\dh \d\dm \d\ds$", await page.Locator("#countdown").InnerTextAsync());
 
+        // The forecast's sentence for the kind the engine gives (its instant moves with the clock, the kind does not).
+        var forecast = (await fixture.Quota.GetSummaryAsync(space))!.Forecast;
+        Assert.Matches(forecast.Kind switch
+        {
+            ForecastKind.RunsOut => @"^At this rate \([\d,.]+ credits an hour\) the pool runs out at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, before the renewal\.$",
+            ForecastKind.LastsTheCycle => @"^At this rate \([\d,.]+ credits an hour\) the pool lasts the cycle\.$",
+            _ => "^Too little spent this cycle to forecast\\.$",
+        }, await page.Locator("#forecast").InnerTextAsync());
+
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(UsagePageFixture.Screenshots, "space-page.png"), FullPage = true });
         await open.DisposeAsync();
     }

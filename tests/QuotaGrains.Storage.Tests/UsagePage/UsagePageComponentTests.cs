@@ -33,7 +33,7 @@ public sealed class UsagePageComponentTests
     [Fact]
     public async Task The_gauge_draws_used_then_held_as_arcs_of_the_allowance()
     {
-        var now = new SpaceNow("s", PlanTier.Pro, null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddDays(30), 500, 125, 250, 125, 3, 1, 2, [], [], [], DateTimeOffset.UnixEpoch);
+        var now = new SpaceNow("s", PlanTier.Pro, null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddDays(30), 500, 125, 250, 125, 3, 1, 2, [], [], [], new ExhaustionForecast(ForecastKind.None, 0), DateTimeOffset.UnixEpoch);
         var html = await RenderAsync<Gauge>(new Dictionary<string, object?> { [nameof(Gauge.Now)] = now });
 
         // Radius 48: circumference 301.59; a quarter used, a half held after it.
