@@ -18,8 +18,9 @@ public sealed class WebhookClusterFixture : IAsyncLifetime
     /// <summary>The global endpoint's secret.</summary>
     public static readonly string GlobalSecret = "whsec_" + Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
 
-    /// <summary>4 attempts: at once, then 100, 200 and 300 ms after each failure.</summary>
-    public static readonly TimeSpan[] Schedule = [TimeSpan.Zero, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(300)];
+    /// <summary>5 attempts: at once, then 250 ms, 1 s, 2 s and 4 s after each failure. Spread over 7 s so that a receiver
+    /// that only answered late on a loaded machine (the suites run side by side) is tried again, not given up on.</summary>
+    public static readonly TimeSpan[] Schedule = [TimeSpan.Zero, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
     public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
 

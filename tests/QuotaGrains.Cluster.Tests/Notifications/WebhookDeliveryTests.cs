@@ -81,8 +81,8 @@ public sealed class WebhookDeliveryTests(WebhookClusterFixture fixture)
         Assert.All(received, r => Verify(set.Secret!, r));
 
         // The waits between attempts follow the schedule: 100 ms, then 200 ms (at least; never sooner).
-        Assert.True(received[1].At - received[0].At >= TimeSpan.FromMilliseconds(100), $"{received[1].At - received[0].At}");
-        Assert.True(received[2].At - received[1].At >= TimeSpan.FromMilliseconds(200), $"{received[2].At - received[1].At}");
+        Assert.True(received[1].At - received[0].At >= WebhookClusterFixture.Schedule[1], $"{received[1].At - received[0].At}");
+        Assert.True(received[2].At - received[1].At >= WebhookClusterFixture.Schedule[2], $"{received[2].At - received[1].At}");
 
         var mine = view.Deliveries.Single(d => d.EndpointId == set.EndpointId);
         Assert.Equal((DeliveryStatus.Delivered, 3, (int?)204), (mine.Status, mine.Attempts, mine.LastStatusCode));
