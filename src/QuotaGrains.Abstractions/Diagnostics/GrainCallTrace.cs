@@ -33,9 +33,6 @@ internal sealed class GrainCallTrace(IOptions<GrainCallTraceOptions> options)
 
     public static readonly ActivitySource Source = new(SourceName);
 
-    /// <summary>No trace is carried (Orleans' own filters do it, or nobody traces).</summary>
-    public static readonly GrainCallTrace Off = new(Options.Create(new GrainCallTraceOptions()));
-
     private readonly bool _carry = options.Value.Carry;
 
     /// <summary>Calls <paramref name="call"/>; under a recorded span, as a traced grain call named <paramref name="name"/>.</summary>
