@@ -21,6 +21,16 @@ public static class SiloBuilderWebhookExtensions
         services.AddHttpClient(WebhookSender.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
             .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan); // each attempt has its own timeout
+        services.AddHttpClient(WebhookSender.SpaceHttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ConnectCallback = sp.GetRequiredService<WebhookDestinations>().ConnectAsync,
+            })
+            .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan);
+        services.TryAddSingleton(sp => new WebhookDestinations(
+            [.. sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowedPrivateNetworks.Select(n => System.Net.IPNetwork.Parse(n))]));
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<WebhookInstruments>();
         services.TryAddSingleton<INotificationHandover, OutboxHandover>();

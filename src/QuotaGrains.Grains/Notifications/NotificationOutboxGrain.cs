@@ -122,9 +122,10 @@ internal sealed class NotificationOutboxGrain : Grain, INotificationOutboxGrain,
         }
 
         var problem = WebhookEndpoints.CheckUrl(request.Url)
+            ?? _sender.CheckSpaceEndpoint(request.Url)
             ?? (request.Secret is null ? null : WebhookEndpoints.CheckSecret(request.Secret))
             ?? WebhookEndpoints.CheckKinds(request.Kinds)
-            ?? (request.EndpointId is { } named && (string.IsNullOrWhiteSpace(named) || named.Length > 64 || named.StartsWith("global:", StringComparison.Ordinal))
+            ?? (request.EndpointId is { } named && (string.IsNullOrWhiteSpace(named) || named.Length > 64 || named.StartsWith(WebhookEndpoints.GlobalPrefix, StringComparison.Ordinal))
                 ? "EndpointId must be 1 to 64 characters and not start with 'global:'." : null);
         var endpointId = request.EndpointId ?? "ep_" + Guid.NewGuid().ToString("N");
         var existing = State.Endpoints.FindIndex(e => e.Id == endpointId);
@@ -230,7 +231,8 @@ internal sealed class NotificationOutboxGrain : Grain, INotificationOutboxGrain,
         }
         else
         {
-            var result = await _sender.SendAsync(delivery.Url, secret, notification.Id, entry.Payload);
+            var result = await _sender.SendAsync(delivery.Url, secret, notification.Id, entry.Payload,
+                spaceEndpoint: !delivery.EndpointId.StartsWith(WebhookEndpoints.GlobalPrefix, StringComparison.Ordinal));
             if (delivery.Attempts == 0)
             {
                 _instruments.OnFirstAttempt(result.At - notification.At);

@@ -9,14 +9,22 @@ namespace QuotaGrains.Grains.Notifications;
 
 /// <summary>One delivery attempt: an HTTP POST of the payload, signed by Standard Webhooks (<c>webhook-id</c>,
 /// <c>webhook-timestamp</c>, <c>webhook-signature</c>: HMAC-SHA256 of <c>id.timestamp.body</c> with the endpoint's
-/// secret), bounded by <see cref="WebhookOptions.AttemptTimeout"/>. Redirects are not followed.</summary>
-internal sealed class WebhookSender(IHttpClientFactory clients, IOptions<WebhookOptions> options, TimeProvider time)
+/// secret), bounded by <see cref="WebhookOptions.AttemptTimeout"/>. Redirects are not followed. A Space's own endpoints
+/// connect through <see cref="WebhookDestinations"/>: public addresses only, unless configured otherwise.</summary>
+internal sealed class WebhookSender(IHttpClientFactory clients, WebhookDestinations destinations, IOptions<WebhookOptions> options, TimeProvider time)
 {
+    /// <summary>The client of the global endpoints (the operator's configuration: any address).</summary>
     public const string HttpClientName = "QuotaGrains.Webhooks";
+
+    /// <summary>The client of the Spaces' own endpoints (connections checked by <see cref="WebhookDestinations"/>).</summary>
+    public const string SpaceHttpClientName = "QuotaGrains.Webhooks.Space";
 
     private readonly TimeSpan _timeout = options.Value.AttemptTimeout;
 
-    public async Task<AttemptResult> SendAsync(string url, string secret, string id, string payload)
+    /// <summary>A problem when a Space's endpoint at <paramref name="url"/> could never be reached (an address it may not reach).</summary>
+    public string? CheckSpaceEndpoint(string url) => destinations.CheckUrl(url);
+
+    public async Task<AttemptResult> SendAsync(string url, string secret, string id, string payload, bool spaceEndpoint)
     {
         var at = time.GetUtcNow();
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
@@ -28,7 +36,7 @@ internal sealed class WebhookSender(IHttpClientFactory clients, IOptions<Webhook
         using var timeout = new CancellationTokenSource(_timeout);
         try
         {
-            using var response = await clients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using var response = await clients.CreateClient(spaceEndpoint ? SpaceHttpClientName : HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             return new AttemptResult(at, (int)response.StatusCode, null, Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)

@@ -35,6 +35,11 @@ public sealed class WebhookOptions
     /// <summary>Attempts one outbox has in flight at once (default 8).</summary>
     public int MaxAttemptsInFlight { get; set; } = 8;
 
+    /// <summary>Networks (CIDR, e.g. <c>10.20.0.0/16</c>, <c>127.0.0.1/32</c>) a Space's own endpoints may reach although
+    /// they are not public (loopback, private, link-local, reserved). Empty by default: a Space's endpoint reaches public
+    /// addresses only. Global endpoints are not restricted.</summary>
+    public List<string> AllowedPrivateNetworks { get; set; } = [];
+
     /// <summary>How often a Space's reminder wakes its outbox while deliveries are pending, so that retries outlive the
     /// activation (default 1 min, Orleans' minimum reminder period).</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
@@ -77,6 +82,11 @@ public sealed class WebhookOptions
             yield return "MaxEndpointsPerSpace must be between 0 and 100 and MaxAttemptsInFlight between 1 and 1,000.";
         }
 
+        if (AllowedPrivateNetworks.FirstOrDefault(n => !System.Net.IPNetwork.TryParse(n, out _)) is { } badNetwork)
+        {
+            yield return $"AllowedPrivateNetworks: '{badNetwork}' is not a network in CIDR notation (e.g. 10.20.0.0/16).";
+        }
+
         if (ReminderPeriod < TimeSpan.FromSeconds(1))
         {
             yield return "ReminderPeriod must be at least 1 second.";
@@ -99,7 +109,7 @@ public sealed class WebhookEndpointOptions
     /// <c>quota.cycle.renewed</c>, <c>quota.plan.changed</c>); empty: all.</summary>
     public List<string> Kinds { get; set; } = [];
 
-    public string Id => "global:" + (string.IsNullOrWhiteSpace(Name) ? Uri.TryCreate(Url, UriKind.Absolute, out var uri) ? uri.Authority : Url : Name);
+    public string Id => WebhookEndpoints.GlobalPrefix + (string.IsNullOrWhiteSpace(Name) ? Uri.TryCreate(Url, UriKind.Absolute, out var uri) ? uri.Authority : Url : Name);
 
     public IEnumerable<string> Validate()
     {
@@ -124,6 +134,9 @@ public sealed class WebhookEndpointOptions
 public static class WebhookEndpoints
 {
     public const string SecretPrefix = "whsec_";
+
+    /// <summary>How the ids of the global endpoints begin (a Space's own endpoint may not take one).</summary>
+    public const string GlobalPrefix = "global:";
 
     public static string? CheckUrl(string? url) =>
         !Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)

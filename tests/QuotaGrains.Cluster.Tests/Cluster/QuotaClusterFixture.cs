@@ -42,7 +42,8 @@ public sealed class QuotaClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddSingleton<IJournalStore>(JournalStore);
-            silo.AddQuotaGrains();
+            // Tests' webhook receivers are on loopback.
+            silo.AddQuotaGrains(o => o.ConfigureWebhooks(w => w.AllowedPrivateNetworks = ["127.0.0.0/8"]));
             if (Journal is { } journal)
             {
                 silo.Services.Configure(journal);

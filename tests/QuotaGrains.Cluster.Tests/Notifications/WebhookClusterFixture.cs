@@ -11,7 +11,7 @@ namespace QuotaGrains.Tests.Notifications;
 /// receiver on loopback, one global endpoint (path <see cref="GlobalPath"/>), a short retry schedule and attempt timeout.
 /// Tests use Spaces and endpoint paths of their own.
 /// </summary>
-public sealed class WebhookClusterFixture : IAsyncLifetime
+public class WebhookClusterFixture : IAsyncLifetime
 {
     public const string GlobalPath = "global";
 
@@ -26,6 +26,9 @@ public sealed class WebhookClusterFixture : IAsyncLifetime
 
     public WebhookReceiver Receiver { get; private set; } = null!;
 
+    /// <summary>What a Space's own endpoints may reach besides public addresses: the receiver, on loopback.</summary>
+    protected virtual IReadOnlyList<string> AllowedPrivateNetworks => ["127.0.0.0/8"];
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IQuotaClient Quota => Cluster.Client.ServiceProvider.GetRequiredService<IQuotaClient>();
@@ -39,6 +42,7 @@ public sealed class WebhookClusterFixture : IAsyncLifetime
             w.Endpoints = [new WebhookEndpointOptions { Name = "ops", Url = Receiver.Url(GlobalPath), Secret = GlobalSecret }];
             w.RetrySchedule = Schedule;
             w.AttemptTimeout = AttemptTimeout;
+            w.AllowedPrivateNetworks = [.. AllowedPrivateNetworks];
         })));
         builder.ConfigureClientHost(host => host.Services.AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero));
         Cluster = builder.Build();

@@ -43,6 +43,7 @@ public sealed class UsagePageFixture : IAsyncLifetime
             ["Quota:UsagePage:SigningKey"] = SigningKey,
             ["Quota:UsagePage:OperatorKey"] = OperatorKey,
             ["Quota:UsagePage:LedgerPageSize"] = "20",
+            ["Quota:Webhooks:AllowedPrivateNetworks:0"] = "127.0.0.0/8", // a Space's endpoint on this host
         },
         // Development, as `dotnet run` serves the page: the host then checks that no scoped service is taken from the root.
         environment: Environments.Development);
