@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Azure.Data.Tables;
 using Xunit.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using QuotaGrains.Tests.Cluster;
@@ -99,6 +101,89 @@ public sealed class NotificationKillTests(AzuriteFixture azurite, ITestOutputHel
         // Whether A's outbox had already tried it (then it was handed over) or not (it may not have been): the
         // assertions hold either way.
         output.WriteLine($"space A attempted before the kill: {attemptedBeforeKill}");
+    }
+
+    /// <summary>
+    /// The crash lands between the crossing and the hand-over for sure: Space A's outbox cannot activate in the first
+    /// process (its Table row is made unreadable beforehand), so A's hand-over fails and is retried until the silo is
+    /// killed. The row is then removed and a new silo process started; nothing calls A, and the receiver gets its one
+    /// notification id: the new silo swept the dead silo's stream and woke A (<c>NotificationRecovery</c>).
+    /// </summary>
+    [Fact]
+    public async Task A_crossing_never_handed_over_before_kill_9_is_delivered_after_restart_with_nothing_calling_its_Space()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var serviceId = QuotaClusterFixture.NewId("notify-rec");
+        var path = QuotaClusterFixture.NewId("rec-hook");
+        var settings = new Dictionary<string, string>
+        {
+            ["Quota:Webhooks:Endpoints:0:Name"] = "ops",
+            ["Quota:Webhooks:Endpoints:0:Url"] = receiver.Url(path),
+            ["Quota:Webhooks:Endpoints:0:Secret"] = Secret,
+            ["Quota:Webhooks:AttemptTimeout"] = "00:00:05",
+
+            // Retention wakes every Space of a dead stream at its next sweep: not within this test, so that only the
+            // notification recovery can deliver.
+            ["Quota:Journal:RetentionSweepInterval"] = "01:00:00",
+        };
+
+        var (a, b) = (QuotaClusterFixture.NewId("space-a"), QuotaClusterFixture.NewId("space-b"));
+        var owner = QuotaClusterFixture.NewId("owner");
+        var table = new TableServiceClient(azurite.Azurite.ConnectionString).GetTableClient("QuotaState");
+        TableEntity unreadable;
+        var first = await SiloProcess.StartAsync(azurite.Azurite.ConnectionString, serviceId, settings);
+        try
+        {
+            using var client = await first.ConnectClientAsync(serviceId);
+            var grains = client.Services.GetRequiredService<IGrainFactory>();
+            foreach (var space in new[] { a, b })
+            {
+                Assert.True((await grains.GetGrain<ISpaceGrain>(space).CreateAsync(new CreateSpaceRequest($"create-{space}", owner, PlanTier.Enterprise, CustomAllowance: 100))).Succeeded);
+            }
+
+            // B's notification is delivered: its outbox row shows where A's goes. A's is put there first, unreadable.
+            await SpendAsync(grains, owner, b, 50);
+            await receiver.WaitAsync(path, r => r.Any(x => x.Status == 200 && x.Body.Contains(b, StringComparison.Ordinal)));
+            var template = Assert.Single(table.Query<TableEntity>(e => e.RowKey == $"outbox_{b}"));
+            unreadable = new TableEntity(template.PartitionKey.Replace(b, a, StringComparison.Ordinal), $"outbox_{a}");
+            foreach (var (name, value) in template.Where(p => p.Value is byte[] or BinaryData))
+            {
+                unreadable[name] = new byte[] { 0xFF, 0xFE, 0xFD, 0xFC, 0xFB, 0xFA };
+            }
+
+            await table.UpsertEntityAsync(unreadable, TableUpdateMode.Replace);
+
+            // A crosses 50 %: durable (acknowledged), and its hand-over fails until the kill.
+            await SpendAsync(grains, owner, a, 50);
+            await first.WaitForOutputAsync($"Space {a}: handing notifications after", TimeSpan.FromSeconds(60));
+            await first.KillAsync();
+        }
+        finally
+        {
+            await first.DisposeAsync();
+        }
+
+        Assert.DoesNotContain(receiver.At(path), x => x.Body.Contains(a, StringComparison.Ordinal));
+        await table.DeleteEntityAsync(unreadable.PartitionKey, unreadable.RowKey);
+        var second = await SiloProcess.StartAsync(azurite.Azurite.ConnectionString, serviceId, settings);
+        try
+        {
+            // Nothing calls A.
+            var ready = Stopwatch.StartNew();
+            var delivered = await receiver.WaitAsync(path, r => r.Any(x => x.Status == 200 && x.Body.Contains(a, StringComparison.Ordinal)), TimeSpan.FromSeconds(45));
+            var after = ready.Elapsed;
+            var ids = delivered.Where(x => x.Body.Contains($"\"spaceId\":\"{a}\"", StringComparison.Ordinal)).Select(x => x.Id).Distinct().ToList();
+            using var client = await second.ConnectClientAsync(serviceId);
+            var view = Assert.Single(await client.Services.GetRequiredService<IGrainFactory>().GetGrain<ISpaceWebhooksGrain>(a).GetNotificationsAsync());
+            Assert.Equal((NotificationKind.ThresholdCrossed, (int?)50), (view.Kind, view.Notification.Percent));
+            Assert.Equal(SpaceNotification.IdOf(a, view.Notification.Sequence), view.Id);
+            Assert.Equal([view.Id], ids);
+            output.WriteLine($"A's notification {view.Id} delivered {after.TotalMilliseconds:F0} ms after the new silo was ready; its log:\n{second.Output}");
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
     }
 
     private static async Task SpendAsync(IGrainFactory grains, string user, string spaceId, int credits)
