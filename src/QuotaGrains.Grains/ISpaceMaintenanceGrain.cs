@@ -14,4 +14,9 @@ internal interface ISpaceMaintenanceGrain : IGrainWithStringKey
     /// <summary>Writes a snapshot now if anything is not yet in one (used by the journal's retention sweep).</summary>
     [Alias("Snapshot")]
     Task SnapshotAsync();
+
+    /// <summary>Recovers the Space if it is not active, and returns once every notification born from its durable events
+    /// is in its outbox (used by the notification recovery sweep after a crash: nobody else may call the Space soon).</summary>
+    [Alias("HandOverNotifications")]
+    Task HandOverNotificationsAsync();
 }

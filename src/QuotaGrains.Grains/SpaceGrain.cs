@@ -195,6 +195,8 @@ internal sealed partial class SpaceGrain : Grain, ISpaceGrain, ISpaceMaintenance
 
     public Task SnapshotAsync() => _log.SnapshotAsync();
 
+    public Task HandOverNotificationsAsync() => _log.HandedOverAsync();
+
     private Outcome<TResult> Decide<TResult>(Func<SpacePool, Outcome<TResult>> decide, string kind, object? request)
         where TResult : OperationResult
     {

@@ -20,9 +20,19 @@ public sealed partial class SpacePool
         return first == recent.Count ? [] : recent.GetRange(first, recent.Count - first);
     }
 
+    /// <summary>Whether applying <paramref name="e"/> gives a notification (the kinds <see cref="Notify"/> turns into one): a
+    /// journal stream's records that carry none need no Space woken for its notifications after a crash.</summary>
+    public static bool GivesNotification(SpaceEvent e) =>
+        e is UsageThresholdCrossed or PoolExhausted or CycleRenewed or PlanUpgraded or PlanChangeScheduled;
+
     /// <summary>After <paramref name="e"/> changed the state: the notification it gives, if any.</summary>
     private void Notify(SpaceEvent e)
     {
+        if (!GivesNotification(e))
+        {
+            return;
+        }
+
         var notification = e switch
         {
             UsageThresholdCrossed t => Notification(t, NotificationKind.ThresholdCrossed, t.Used, t.Allowance) with { Percent = t.Percent },

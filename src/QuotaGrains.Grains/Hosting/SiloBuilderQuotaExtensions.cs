@@ -154,6 +154,8 @@ public static class SiloBuilderQuotaExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
         services.TryAddSingleton<JournalRetention>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JournalRetention>());
+        services.TryAddSingleton<QuotaGrains.Grains.Notifications.NotificationRecovery>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<QuotaGrains.Grains.Notifications.NotificationRecovery>());
 
         return builder;
     }

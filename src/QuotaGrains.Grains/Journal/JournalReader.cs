@@ -80,6 +80,14 @@ internal sealed partial class JournalReader : IDisposable
         return Enqueue(stream, waiter, cancellationToken);
     }
 
+    /// <summary>Every record in <paramref name="stream"/>, each Space's in stream order (the notification recovery sweep:
+    /// which Spaces have notification-bearing events there). The records stay cached for those Spaces' recovery.</summary>
+    public Task<IReadOnlyList<JournalRecord>> RecordsInAsync(string stream, CancellationToken cancellationToken)
+    {
+        var waiter = new RecordsWaiter(new JournalPosition(stream, 0, 0));
+        return Enqueue(stream, waiter, cancellationToken);
+    }
+
     /// <summary>Drops what is cached of <paramref name="stream"/> (its segments were deleted).</summary>
     public void Forget(string stream)
     {
@@ -648,6 +656,13 @@ internal sealed partial class JournalReader : IDisposable
 
             Completion.TrySetResult(records);
         }
+    }
+
+    /// <summary>The notification recovery sweep: every record in the stream (copied: the cache may change after).</summary>
+    private sealed class RecordsWaiter(JournalPosition from) : Waiter<IReadOnlyList<JournalRecord>>(from)
+    {
+        public override void Answer(CachedStream stream) =>
+            Completion.TrySetResult(stream.Segments.Values.SelectMany(s => s.BySpace.Values).SelectMany(l => l).Select(r => r.Record).ToList());
     }
 
     /// <summary>Retention: every Space with records in the stream.</summary>

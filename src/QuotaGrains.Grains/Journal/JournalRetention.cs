@@ -63,19 +63,11 @@ internal sealed partial class JournalRetention(
         }
 
         // Streams of silos that are gone: nobody will release them but us.
-        var live = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status is not SiloStatus.Dead)
-            .Select(m => JournalLifecycle.StreamName(cluster.Value.ServiceId, m.SiloAddress))
-            .ToHashSet(StringComparer.Ordinal);
-        var segments = await journal.Store.ListSegmentsAsync(JournalLifecycle.ServicePrefix(cluster.Value.ServiceId), cancellationToken);
-        var orphans = segments
-            .GroupBy(s => s[..s.LastIndexOf('/')], StringComparer.Ordinal)
-            .Where(g => g.Key != journal.Stream && !live.Contains(g.Key))
-            .ToList();
+        var orphans = await DepartedStreamsAsync(journal, membership, cluster.Value.ServiceId, cancellationToken);
         var released = 0;
         foreach (var stream in orphans)
         {
-            var kept = await KeptAsync(stream.ToList(), cancellationToken);
+            var kept = await KeptAsync(journal.Store, stream.ToList(), cancellationToken);
             if (kept.Count == stream.Count())
             {
                 // Only what stays for good: nothing left to release.
@@ -91,7 +83,8 @@ internal sealed partial class JournalRetention(
             // Read once through the reader, which keeps the records for the recoveries that follow.
             var spaces = await reader.SpacesInAsync(stream.Key, cancellationToken);
 
-            // Each Space recovers from its snapshot and this stream, then snapshots into the living journal.
+            // Each Space recovers from its snapshot and this stream, hands its notifications to its outbox (the stream
+            // holds the events they were born from), then snapshots into the living journal.
             snapshotted += await SnapshotAllAsync(spaces, cancellationToken);
             foreach (var segment in stream.Where(s => !kept.Contains(s)))
             {
@@ -107,20 +100,36 @@ internal sealed partial class JournalRetention(
         return new RetentionSweep(deleted, snapshotted, released);
     }
 
+    /// <summary>The streams of silos that are not active (stopped, killed, or not yet declared dead: the caller fences
+    /// before it trusts that), each with its segments; never this silo's own.</summary>
+    public static async Task<List<IGrouping<string, string>>> DepartedStreamsAsync(
+        SiloJournalWriter journal, IClusterMembershipService membership, string serviceId, CancellationToken cancellationToken)
+    {
+        var live = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status is not SiloStatus.Dead)
+            .Select(m => JournalLifecycle.StreamName(serviceId, m.SiloAddress))
+            .ToHashSet(StringComparer.Ordinal);
+        var segments = await journal.Store.ListSegmentsAsync(JournalLifecycle.ServicePrefix(serviceId), cancellationToken);
+        return segments
+            .GroupBy(s => s[..s.LastIndexOf('/')], StringComparer.Ordinal)
+            .Where(g => g.Key != journal.Stream && !live.Contains(g.Key))
+            .ToList();
+    }
+
     /// <summary>The segments of a dead silo's stream that stay: its fence, and its last other segment if that is empty.
     /// A stale writer opens only the segment after its newest one; that is the fence, or (if its create of its newest
     /// one timed out) that empty segment, which is sealed.</summary>
-    private async Task<HashSet<string>> KeptAsync(List<string> segments, CancellationToken cancellationToken)
+    public static async Task<HashSet<string>> KeptAsync(IJournalStore store, List<string> segments, CancellationToken cancellationToken)
     {
         var kept = new HashSet<string>(StringComparer.Ordinal);
         var ordered = segments.OrderBy(JournalPosition.SegmentNumberOf).ToList();
-        if (await journal.Store.IsFenceSegmentAsync(ordered[^1], cancellationToken))
+        if (await store.IsFenceSegmentAsync(ordered[^1], cancellationToken))
         {
             kept.Add(ordered[^1]);
             ordered.RemoveAt(ordered.Count - 1);
         }
 
-        if (ordered.Count > 0 && (await journal.Store.ReadAsync(ordered[^1], 0, 1, cancellationToken)).Length == 0)
+        if (ordered.Count > 0 && (await store.ReadAsync(ordered[^1], 0, 1, cancellationToken)).Length == 0)
         {
             kept.Add(ordered[^1]);
         }

@@ -22,7 +22,24 @@ internal sealed partial class SpaceLog
         }
 
         _handingOver = true;
-        _ = HandOverAsync();
+        _handOver = HandOverAsync();
+    }
+
+    /// <summary>Completes once every durable notification is in the outbox: the journal records they were born from are
+    /// then no longer needed for them (the notification recovery sweep and retention wait for this before a stream that
+    /// holds them may go). Fails if the Space closes first.</summary>
+    public async Task HandedOverAsync()
+    {
+        while (!HandedOver)
+        {
+            if (_closed)
+            {
+                throw new QuotaUnavailableException($"Space '{_spaceId}' closed before its notifications after {_notifiedThrough} were handed to its outbox; its next activation hands them over.");
+            }
+
+            HandOverNotifications();
+            await _handOver;
+        }
     }
 
     private async Task HandOverAsync()
@@ -43,6 +60,7 @@ internal sealed partial class SpaceLog
                     await _services.Notifications.HandOverAsync(_spaceId, batch);
                     _notifiedThrough = Math.Max(_notifiedThrough, batch[^1].Sequence);
                     delay = TimeSpan.FromSeconds(1);
+                    ReleaseHeldSegments();
                 }
                 catch (Exception e)
                 {
@@ -56,6 +74,20 @@ internal sealed partial class SpaceLog
         finally
         {
             _handingOver = false;
+        }
+    }
+
+    /// <summary>Whether every durable notification is handed over: until then the Space keeps its journal segments
+    /// (they hold the events the notifications were born from, which a recovery sweep finds after a crash).</summary>
+    private bool HandedOver => _durable.NotificationsAfter(_notifiedThrough).Count == 0;
+
+    /// <summary>Releases the journal segments a snapshot let go of while a hand-over was pending.</summary>
+    private void ReleaseHeldSegments()
+    {
+        if (_releaseHeld is { } from && HandedOver)
+        {
+            _releaseHeld = null;
+            _services.Journal.ReleaseBefore(_spaceId, from);
         }
     }
 }

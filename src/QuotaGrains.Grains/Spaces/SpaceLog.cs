@@ -47,6 +47,9 @@ internal sealed partial class SpaceLog
     // Notifications handed to the outbox through this sequence (SpaceLog.Notifications.cs).
     private long _notifiedThrough;
     private bool _handingOver;
+    private Task _handOver = Task.CompletedTask;
+    // A snapshot's position whose release of older segments waits for the hand-over (SpaceLog.Notifications.cs).
+    private JournalPosition? _releaseHeld;
     private bool _closed;
     private readonly FleetSlot? _fleet;
 
@@ -254,11 +257,13 @@ internal sealed partial class SpaceLog
         return new LedgerPage(entries, entries.Count == query.PageSize ? entries[^1].Sequence : null);
     }
 
-    /// <summary>Writes a snapshot now if anything is not yet in one (the journal's retention sweep asks).</summary>
+    /// <summary>Writes a snapshot now if anything is not yet in one, once every durable notification is handed over (the
+    /// journal's retention sweep asks before it deletes a stream, which may hold the events they were born from).</summary>
     public async Task SnapshotAsync()
     {
         ThrowIfFailed();
         await _appends.Settled;
+        await HandedOverAsync();
         if (!_durable.State.Created && _unsnapshotted.Count == 0)
         {
             return;
@@ -466,7 +471,8 @@ internal sealed partial class SpaceLog
         _snapshotBeforeAppend = false;
         DirtySince = _unsnapshotted.Count > 0 ? _services.Time.GetUtcNow() : null;
         _services.Instruments.SnapshotWrites.Add(1);
-        _services.Journal.ReleaseBefore(_spaceId, from);
+        _releaseHeld = from;
+        ReleaseHeldSegments();
     }
 
     private async Task<List<SpaceEvent>> ReplayAsync(JournalPosition from, CancellationToken cancellationToken)

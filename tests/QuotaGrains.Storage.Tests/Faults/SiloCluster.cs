@@ -23,13 +23,15 @@ public sealed class SiloCluster : IAsyncDisposable
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     private readonly string _connectionString;
+    private readonly IReadOnlyDictionary<string, string> _settings;
     private readonly List<SiloProcess> _silos = [];
     private readonly List<SiloProcess> _gone = [];
     private IHost? _client;
 
-    private SiloCluster(string connectionString, string serviceId)
+    private SiloCluster(string connectionString, string serviceId, IReadOnlyDictionary<string, string>? settings)
     {
         _connectionString = connectionString;
+        _settings = settings ?? new Dictionary<string, string>();
         ServiceId = serviceId;
 
         // A cluster id of its own: the membership table is shared by every test on the Azurite, and silos of another
@@ -52,10 +54,11 @@ public sealed class SiloCluster : IAsyncDisposable
 
     /// <summary>Starts <paramref name="silos"/> silo processes at once, waits until each is ready and every one is
     /// active in the membership, then connects the client (<paramref name="client"/>: its options, e.g. a retry
-    /// policy).</summary>
-    public static async Task<SiloCluster> StartAsync(string connectionString, string serviceId, int silos, Action<QuotaClientOptions>? client = null)
+    /// policy). <paramref name="settings"/>: more configuration keys for every silo (e.g. webhook endpoints).</summary>
+    public static async Task<SiloCluster> StartAsync(
+        string connectionString, string serviceId, int silos, Action<QuotaClientOptions>? client = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var cluster = new SiloCluster(connectionString, serviceId);
+        var cluster = new SiloCluster(connectionString, serviceId, settings);
         try
         {
             var started = await Task.WhenAll(Enumerable.Range(0, silos).Select(_ => cluster.StartProcessAsync()));
@@ -126,7 +129,7 @@ public sealed class SiloCluster : IAsyncDisposable
         await Task.WhenAll(_silos.Concat(_gone).Select(s => s.DisposeAsync().AsTask()));
     }
 
-    private Task<SiloProcess> StartProcessAsync() => SiloProcess.StartAsync(_connectionString, ServiceId, new Dictionary<string, string>
+    private Task<SiloProcess> StartProcessAsync() => SiloProcess.StartAsync(_connectionString, ServiceId, new Dictionary<string, string>(_settings)
     {
         ["Quota:Silo:Clustering"] = "azure",
         ["Quota:Silo:ClusterId"] = ClusterId,

@@ -15,7 +15,8 @@ public static class AzureClusters
         string serviceId,
         TimeProvider time,
         Action<JournalOptions>? journal = null,
-        TimeSpan? operationTimeout = null)
+        TimeSpan? operationTimeout = null,
+        Action<QuotaGrainsOptionsBuilder>? configure = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ServiceId = serviceId;
@@ -34,6 +35,7 @@ public static class AzureClusters
                 o.AppendTimeout = operationTimeout ?? TimeSpan.FromSeconds(5);
                 journal?.Invoke(o);
             });
+            configure?.Invoke(quota);
         }));
         builder.ConfigureClientHost(host => host.Services.AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero));
         var cluster = builder.Build();

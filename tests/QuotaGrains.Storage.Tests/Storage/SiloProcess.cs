@@ -16,6 +16,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _output = [];
+    private readonly List<(string Text, TaskCompletionSource Seen)> _watches = [];
 
     private SiloProcess(Process process, int siloPort, int gatewayPort)
     {
@@ -171,6 +172,31 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when a line of the silo's output contains <paramref name="text"/> (one seen already counts);
+    /// throws after <paramref name="within"/>, which only bounds a hang.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan within)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_output.Exists(l => l.Contains(text, StringComparison.Ordinal)))
+            {
+                return;
+            }
+
+            _watches.Add((text, seen));
+        }
+
+        try
+        {
+            await seen.Task.WaitAsync(within);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The silo did not write '{text}' within {within}:\n{Output}");
+        }
+    }
+
     private void OnLine(string? line)
     {
         if (line is null)
@@ -181,6 +207,11 @@ public sealed class SiloProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Add(line);
+            foreach (var (text, seen) in _watches.Where(w => line.Contains(w.Text, StringComparison.Ordinal)).ToList())
+            {
+                seen.TrySetResult();
+                _watches.Remove((text, seen));
+            }
         }
 
         if (line.Contains("Ready.", StringComparison.Ordinal))
