@@ -70,6 +70,7 @@ public sealed class SimulationTests(SimulationBudget budget) : IClassFixture<Sim
     [InlineData(276)]
     [InlineData(1428)]
     [InlineData(1814)]
+    [InlineData(1174)]
     public void Seeds_that_found_bugs_run_clean(int seed)
     {
         var result = Runner.RunOne(new SimulationOptions(seed, 2_000));

@@ -425,10 +425,13 @@ internal sealed partial class Simulation
             if (moved)
             {
                 // Placed elsewhere once deactivated: it recovers on the other silo, from this silo's stream if it must.
+                // Only while this incarnation is still its home: one declared dead meanwhile (a pause) was replaced, and
+                // the Space may already be active on its successor, which the directory keeps (seed 1174: moving it
+                // then gave the Space a second live activation, and each acknowledged its own #127).
                 _ = deactivation.ContinueWith(
                     _ =>
                     {
-                        if (!silo.Scheduler.Dead && space.Silo == silo.Index)
+                        if (!silo.Scheduler.Dead && _silos[space.Silo] == silo)
                         {
                             space.Silo = (space.Silo + 1) % Silos;
                             silo.Hosts.Remove(space.Id);
