@@ -31,6 +31,9 @@ internal sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
     /// <summary>Batch rows' keys start with it: it sorts after the digits that start page rows' keys.</summary>
     private const string BatchPrefix = "~";
 
+    /// <summary>Row keys start with the sequence number, zero-padded to this many digits.</summary>
+    private const int SequenceDigits = 19;
+
     private Task? _tableReady;
 
     public async Task WriteAsync(string spaceId, LedgerBatch batch, IReadOnlyList<LedgerPageRow> pages, LedgerBatch? named, CancellationToken cancellationToken)
@@ -127,8 +130,6 @@ internal sealed class AzureTableLedgerStore(TableClient table) : ILedgerStore
 
         return key.ToString();
     }
-
-    private const int SequenceDigits = 19;
 
     private static string RowKeyOf(long sequence) => sequence.ToString("D19", CultureInfo.InvariantCulture);
 
