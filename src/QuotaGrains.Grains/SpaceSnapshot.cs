@@ -1,5 +1,6 @@
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Ledger;
 
 namespace QuotaGrains.Grains;
 
@@ -19,4 +20,8 @@ internal sealed class SpaceSnapshot
     /// <summary>The sequence through which the Space's notifications were handed to its outbox: recovery hands over the
     /// rest again (the outbox skips what it has), so a crash between an event and its hand-over loses nothing.</summary>
     [Id(3)] public long NotifiedThrough { get; set; }
+
+    /// <summary>The ledger pages written for this snapshot (or the last batch before it, if it brought none): with this
+    /// snapshot written, readers see them (<see cref="LedgerBatch"/>). Null before the first batch.</summary>
+    [Id(4)] public LedgerBatch? Ledger { get; set; }
 }

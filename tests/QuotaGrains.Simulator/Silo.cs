@@ -12,6 +12,8 @@ namespace QuotaGrains.Simulator;
 /// <see cref="SpaceLog"/> of it shares, and the Spaces active on it. A crash kills the scheduler: nothing of it runs again.</summary>
 internal sealed class SimSilo
 {
+    private int _activations;
+
     public SimSilo(Simulation sim, int index, int incarnation)
     {
         Index = index;
@@ -26,7 +28,11 @@ internal sealed class SimSilo
             sim.NoFencing ? null : new DelegateStreamFencing(sim.JournalStore, sim.IsDead));
         Services = new SpaceLogServices(
             new AckRecorder(Writer, sim), Reader, sim.Codec, sim.LedgerStore, new SnapshotWriteLimiter(options), sim.Rules, options,
-            sim.Clock, sim.Copier, sim.Instruments, NullLogger<SpaceLog>.Instance, runtime);
+            sim.Clock, sim.Copier, sim.Instruments, NullLogger<SpaceLog>.Instance, runtime)
+        {
+            // Deterministic, unlike the engine's random ids: the run is a function of the seed.
+            NewLedgerWriter = () => $"silo{index}-{incarnation}-{++_activations}",
+        };
         Writer.Start();
     }
 

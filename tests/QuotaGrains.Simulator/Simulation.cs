@@ -97,7 +97,7 @@ internal sealed partial class Simulation
         };
         JournalStore = new SimJournalStore(World);
         SnapshotStore = new SimSnapshotStore(World, Serializer);
-        LedgerStore = new SimLedgerStore(World, Violate);
+        LedgerStore = new SimLedgerStore(World, Violate) { ShowsUnnamedPages = options.LedgerShowsUnnamedPages };
         for (var i = 0; i < Silos; i++)
         {
             _silos[i] = new SimSilo(this, i, 0);
@@ -425,10 +425,13 @@ internal sealed partial class Simulation
             if (moved)
             {
                 // Placed elsewhere once deactivated: it recovers on the other silo, from this silo's stream if it must.
+                // Only while this incarnation is still its home: one declared dead meanwhile (a pause) was replaced, and
+                // the Space may already be active on its successor, which the directory keeps (seed 1174: moving it
+                // then gave the Space a second live activation, and each acknowledged its own #127).
                 _ = deactivation.ContinueWith(
                     _ =>
                     {
-                        if (!silo.Scheduler.Dead && space.Silo == silo.Index)
+                        if (!silo.Scheduler.Dead && _silos[space.Silo] == silo)
                         {
                             space.Silo = (space.Silo + 1) % Silos;
                             silo.Hosts.Remove(space.Id);
@@ -585,4 +588,9 @@ internal sealed record SimulationOptions(int Seed, long Operations = 2_000, int 
 
     /// <summary>A journal store that loses acknowledged appends: the simulator's own test that it can fail.</summary>
     public bool BrokenStore { get; init; }
+
+    /// <summary>A ledger that shows pages no snapshot named (the last written of each sequence), as before ledger
+    /// batches: an activation that lost the snapshot's ETag race to another owner leaves its events there, which the
+    /// ledger check must catch.</summary>
+    public bool LedgerShowsUnnamedPages { get; init; }
 }

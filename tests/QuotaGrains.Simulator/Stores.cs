@@ -320,15 +320,23 @@ internal sealed class SimSnapshotStore(StorageWorld world, Serializer serializer
     private readonly Serializer _serializer = serializer;
 }
 
-/// <summary>The ledger: every entry of every Space by sequence (unbounded, unlike the development store, so that the
-/// whole ledger can be compared with the events). An entry written again must be the same entry.</summary>
+/// <summary>The ledger: the engine's <see cref="MemoryLedgerStore"/> (keeping everything), which shows a page only once a
+/// snapshot named its batch. Faults: a write that fails, one that lands but whose answer is lost. A page or a named
+/// batch written again with other content is a violation. With <see cref="ShowsUnnamedPages"/> it shows every page, the
+/// last written of each sequence winning, as the ledger did before batches: the simulator's own test that its ledger
+/// check catches an activation that lost the snapshot's ETag race leaving its pages in the ledger.</summary>
 internal sealed class SimLedgerStore(StorageWorld world, Action<string> violation) : ILedgerStore
 {
-    private readonly Dictionary<string, SortedDictionary<long, LedgerEntry>> _spaces = new(StringComparer.Ordinal);
+    private readonly MemoryLedgerStore _ledger = new(maxEntriesPerSpace: int.MaxValue);
+    private readonly Dictionary<(string Space, string Writer, long Last), byte[]> _pages = [];
+    private readonly Dictionary<(string Space, long Last), LedgerBatch> _named = [];
+    private readonly Dictionary<string, SortedDictionary<long, LedgerEntry>> _lastWritten = new(StringComparer.Ordinal);
 
-    public long Entries => _spaces.Values.Sum(s => (long)s.Count);
+    public bool ShowsUnnamedPages { get; init; }
 
-    public async Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken)
+    public long Entries => _lastWritten.Values.Sum(s => (long)s.Count);
+
+    public async Task WriteAsync(string spaceId, LedgerBatch batch, IReadOnlyList<LedgerPageRow> pages, LedgerBatch? named, CancellationToken cancellationToken)
     {
         await world.LatencyAsync(cancellationToken);
         if (world.Roll(world.Faults.LedgerFails))
@@ -337,24 +345,36 @@ internal sealed class SimLedgerStore(StorageWorld world, Action<string> violatio
             throw new InjectedFault("ledger write failed");
         }
 
-        if (!_spaces.TryGetValue(spaceId, out var entries))
+        if (named is not null)
         {
-            _spaces[spaceId] = entries = [];
+            if (_named.TryGetValue((spaceId, named.LastSequence), out var earlier) && earlier != named)
+            {
+                violation($"ledger: {spaceId} batch through #{named.LastSequence} named twice: {earlier}, then {named}");
+            }
+
+            _named[(spaceId, named.LastSequence)] = named;
+        }
+
+        if (!_lastWritten.TryGetValue(spaceId, out var entries))
+        {
+            _lastWritten[spaceId] = entries = [];
         }
 
         foreach (var page in pages)
         {
+            if (_pages.TryGetValue((spaceId, batch.Writer, page.LastSequence), out var json) && !json.AsSpan().SequenceEqual(page.Json))
+            {
+                violation($"ledger: {spaceId} page through #{page.LastSequence} of {batch.Writer} rewritten");
+            }
+
+            _pages[(spaceId, batch.Writer, page.LastSequence)] = page.Json;
             foreach (var entry in LedgerPages.Decode(page.Json))
             {
-                if (entries.TryGetValue(entry.Sequence, out var earlier) && earlier != entry)
-                {
-                    violation($"ledger: {spaceId} entry {entry.Sequence} rewritten: was {earlier}, now {entry}");
-                }
-
                 entries[entry.Sequence] = entry;
             }
         }
 
+        await _ledger.WriteAsync(spaceId, batch, pages, named, cancellationToken);
         if (world.Roll(world.Faults.LedgerAmbiguous))
         {
             world.Counters.Add("fault.ledger-ambiguous");
@@ -362,9 +382,14 @@ internal sealed class SimLedgerStore(StorageWorld world, Action<string> violatio
         }
     }
 
-    public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, LedgerBatch? named, CancellationToken cancellationToken)
     {
-        IReadOnlyList<LedgerEntry> found = _spaces.TryGetValue(spaceId, out var entries)
+        if (!ShowsUnnamedPages)
+        {
+            return _ledger.QueryAsync(spaceId, query, named, cancellationToken);
+        }
+
+        IReadOnlyList<LedgerEntry> found = _lastWritten.TryGetValue(spaceId, out var entries)
             ? entries.Values.Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To)).Take(query.PageSize).ToList()
             : [];
         return Task.FromResult(found);

@@ -9,11 +9,11 @@ namespace QuotaGrains.Grains.Boundary;
 /// (<see cref="ISpaceGrain.GetLedgerAsync"/>) is a Table query; its exception would otherwise reach the caller.</summary>
 internal sealed class FailClosedLedgerStore(ILedgerStore inner, ILogger<FailClosedLedgerStore> logger) : ILedgerStore
 {
-    public Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken) =>
-        StorageFailure.RunAsync(() => inner.WriteAsync(spaceId, pages, cancellationToken), cancellationToken, e => Unavailable(e, "written", spaceId));
+    public Task WriteAsync(string spaceId, LedgerBatch batch, IReadOnlyList<LedgerPageRow> pages, LedgerBatch? named, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.WriteAsync(spaceId, batch, pages, named, cancellationToken), cancellationToken, e => Unavailable(e, "written", spaceId));
 
-    public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken) =>
-        StorageFailure.RunAsync(() => inner.QueryAsync(spaceId, query, cancellationToken), cancellationToken, e => Unavailable(e, "read", spaceId));
+    public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, LedgerBatch? named, CancellationToken cancellationToken) =>
+        StorageFailure.RunAsync(() => inner.QueryAsync(spaceId, query, named, cancellationToken), cancellationToken, e => Unavailable(e, "read", spaceId));
 
     private QuotaUnavailableException Unavailable(Exception exception, string done, string spaceId)
     {

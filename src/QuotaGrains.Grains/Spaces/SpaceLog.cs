@@ -34,6 +34,10 @@ internal sealed partial class SpaceLog
     private long _appendStarted;
     // Durable events not yet in a snapshot, as the ledger pages the next snapshot writes.
     private readonly LedgerPageBuilder _unsnapshotted = new();
+    // This activation's id on the ledger pages it writes, and the batch the last snapshot read or written names: the
+    // pages readers see (LedgerBatch).
+    private readonly string _ledgerWriter;
+    private LedgerBatch? _ledgerNamed;
     private JournalPosition _durableFrom = null!;
     private bool _snapshotBeforeAppend = true;
     private bool _replayedJournal;
@@ -65,6 +69,7 @@ internal sealed partial class SpaceLog
         _failed = failed;
         _appends = new WriteCoalescer(AppendUnwritten, Appended, AppendFailed);
         _fleet = services.Fleet?.NewSlot(spaceId);
+        _ledgerWriter = services.NewLedgerWriter();
     }
 
     /// <summary>The live pool: requests are decided against it, including what is decided but not yet durable.</summary>
@@ -131,6 +136,7 @@ internal sealed partial class SpaceLog
         var recovered = snapshot.State is null ? new SpaceState() : _services.Copier.Copy(snapshot.State);
         _durable = new SpacePool(_spaceId, recovered, _services.Rules);
         _durableFrom = _services.Journal.DurableTail;
+        _ledgerNamed = snapshot.Ledger;
         if (snapshot.JournalFrom is { } from && !snapshot.Complete)
         {
             _replayedJournal = true;
@@ -247,7 +253,7 @@ internal sealed partial class SpaceLog
     public async Task<LedgerPage> LedgerAsync(LedgerQuery query)
     {
         var pending = _unsnapshotted.Entries();
-        var stored = await _services.Ledger.QueryAsync(_spaceId, query, CancellationToken.None);
+        var stored = await _services.Ledger.QueryAsync(_spaceId, query, _ledgerNamed, CancellationToken.None);
         var entries = stored
             .Concat(pending.Where(e => e.Sequence > query.AfterSequence && (query.From is null || e.At >= query.From) && (query.To is null || e.At < query.To)))
             .DistinctBy(e => e.Sequence)
@@ -430,9 +436,11 @@ internal sealed partial class SpaceLog
         }
     }
 
-    /// <summary>Ledger entries first (upserts by sequence, so a replay is harmless), then the durable state with the
-    /// journal position after which its newer records lie. A failure (an ETag conflict means another activation)
-    /// fails the Space closed.</summary>
+    /// <summary>Ledger pages first, as a batch under this activation's id, then the durable state with the journal
+    /// position after which its newer records lie, naming the batch: only then do readers see its pages. A failure (an
+    /// ETag conflict means another activation) fails the Space closed; pages written for a snapshot that was not are
+    /// never read, so an activation that lost the ETag race to another owner, whose events under a sequence number may
+    /// differ from the winner's, leaves nothing in the ledger (seen in the simulation with two owners, seed 780).</summary>
     private async Task WriteSnapshotAsync(bool final = false)
     {
         // Copy only what the snapshot keeps: the operation ids of its most recent durable events, not the whole window.
@@ -450,16 +458,19 @@ internal sealed partial class SpaceLog
         var idle = _unwritten.Count == 0 && _appends.Idle;
         var from = idle ? _services.Journal.DurableTail : _durableFrom;
         var pages = _unsnapshotted.Seal();
+        var named = _ledgerNamed;
+        var batch = pages.Count > 0 ? new LedgerBatch(_ledgerWriter, pages[0].FirstSequence, pages[^1].LastSequence) : named;
         try
         {
             if (pages.Count > 0)
             {
                 // Sent from the thread pool: a busy Space's pages are megabytes for the Table client to encode, and this
                 // Space's requests should not wait behind that. The pages are immutable; nothing of the Space is touched.
-                await _services.Runtime.Run(() => _services.Ledger.WriteAsync(_spaceId, pages, CancellationToken.None));
+                // The batch the last snapshot named is recorded with them: the snapshot written next names this one.
+                await _services.Runtime.Run(() => _services.Ledger.WriteAsync(_spaceId, batch!, pages, named, CancellationToken.None));
             }
 
-            await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle, NotifiedThrough = _notifiedThrough });
+            await _snapshots.WriteAsync(new SpaceSnapshot { State = state, JournalFrom = from, Complete = final && idle, NotifiedThrough = _notifiedThrough, Ledger = batch });
         }
         catch (Exception exception)
         {
@@ -468,6 +479,7 @@ internal sealed partial class SpaceLog
         }
 
         _unsnapshotted.Release(pages.Count);
+        _ledgerNamed = batch;
         _snapshotBeforeAppend = false;
         DirtySince = _unsnapshotted.Count > 0 ? _services.Time.GetUtcNow() : null;
         _services.Instruments.SnapshotWrites.Add(1);

@@ -46,6 +46,9 @@ internal sealed class SpaceLogServices(
 
     public ILedgerStore Ledger { get; } = ledger;
 
+    /// <summary>A new id for an activation's ledger pages (<see cref="LedgerBatch.Writer"/>); unique per activation.</summary>
+    public Func<string> NewLedgerWriter { get; init; } = LedgerBatch.NewWriter;
+
     public SnapshotWriteLimiter SnapshotLimiter { get; } = snapshotLimiter;
 
     public QuotaRules Rules { get; } = rules;

@@ -101,10 +101,10 @@ public sealed class GrainBoundaryTests : IAsyncLifetime
 
         public static int QueriesOf(string spaceId) => Queries.GetValueOrDefault(spaceId);
 
-        public Task WriteAsync(string spaceId, IReadOnlyList<LedgerPageRow> pages, CancellationToken cancellationToken) =>
-            _memory.WriteAsync(spaceId, pages, cancellationToken);
+        public Task WriteAsync(string spaceId, LedgerBatch batch, IReadOnlyList<LedgerPageRow> pages, LedgerBatch? named, CancellationToken cancellationToken) =>
+            _memory.WriteAsync(spaceId, batch, pages, named, cancellationToken);
 
-        public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<LedgerEntry>> QueryAsync(string spaceId, LedgerQuery query, LedgerBatch? named, CancellationToken cancellationToken)
         {
             Queries.AddOrUpdate(spaceId, 1, (_, n) => n + 1);
             throw new StorageSdkException("Service request failed.\nStatus: 503 (Service Unavailable)", new IOException("Connection refused (127.0.0.1:10002)"));

@@ -81,6 +81,42 @@ public sealed class TwoOwnersTests : IAsyncLifetime
         Assert.Equal(12, pool.State.Held);
     });
 
+    /// <summary>Two activations hold different events under one sequence number: A recovered before silo C appended a
+    /// reserve, B after (in the engine: a block whose outcome was unknown, which landed after A read the journal). A
+    /// writes its snapshot first and its own #2 is acknowledged; B then writes its pages and meets the ETag conflict.
+    /// Nothing of B's may be read from the ledger: not by A, not after A's next snapshot, not by a new activation.</summary>
+    [Fact]
+    public Task The_pages_of_an_activation_that_lost_the_snapshot_are_never_read() => OnTurnsAsync(async () =>
+    {
+        var siloC = NewSilo("svc/silo-c", isDead: _ => false);
+        var logC = new SpaceLog(SpaceId, _snapshots.Open(), siloC, _ => { }, () => { });
+        await logC.RecoverAsync(CancellationToken.None);
+        await DecideAsync(logC, (p, now) => p.Create(new CreateSpaceRequest("create", "owner", PlanTier.Pro), now));
+        await logC.SnapshotAsync();
+
+        var logA = new SpaceLog(SpaceId, _snapshots.Open(), NewSilo("svc/silo-a", isDead: _ => false), _ => { }, () => { });
+        await logA.RecoverAsync(CancellationToken.None);
+        await DecideAsync(logC, (p, now) => p.Reserve("owner", new ReserveRequest("theirs", new GenerationSpec("recolor")), now));
+        var logB = new SpaceLog(SpaceId, _snapshots.Open(), NewSilo("svc/silo-b", isDead: _ => false), _ => { }, () => { });
+        await logB.RecoverAsync(CancellationToken.None);
+        Assert.Equal(2, logB.DurableSequence);
+
+        await DecideAsync(logA, (p, now) => p.Reserve("owner", new ReserveRequest("ours", new GenerationSpec("ai-shadows")), now));
+        var lost = await Assert.ThrowsAsync<QuotaUnavailableException>(logB.SnapshotAsync);
+        Assert.Contains("ETag conflict", lost.Message, StringComparison.Ordinal);
+
+        string[] expected = ["created create", "reserved ours"];
+        Assert.Equal(expected, await LedgerOfAsync(logA));
+        await logA.SnapshotAsync();
+        Assert.Equal(expected, await LedgerOfAsync(logA));
+        var logD = new SpaceLog(SpaceId, _snapshots.Open(), NewSilo("svc/silo-d", isDead: _ => false), _ => { }, () => { });
+        await logD.RecoverAsync(CancellationToken.None);
+        Assert.Equal(expected, await LedgerOfAsync(logD));
+    });
+
+    private static async Task<string[]> LedgerOfAsync(SpaceLog log) =>
+        [.. (await log.LedgerAsync(new LedgerQuery(PageSize: 100))).Entries.Select(e => $"{e.Kind} {e.OperationId}")];
+
     private static async Task DecideAsync<TResult>(SpaceLog log, Func<SpacePool, DateTimeOffset, Outcome<TResult>> decide)
         where TResult : OperationResult
     {
