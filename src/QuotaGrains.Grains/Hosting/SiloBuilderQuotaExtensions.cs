@@ -154,6 +154,8 @@ public static class SiloBuilderQuotaExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
         services.TryAddSingleton<JournalRetention>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JournalRetention>());
+        services.TryAddSingleton<DeadStreamPrefetch>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadStreamPrefetch>());
 
         return builder;
     }
