@@ -156,6 +156,8 @@ public static class SiloBuilderQuotaExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JournalRetention>());
         services.TryAddSingleton<QuotaGrains.Grains.Notifications.NotificationRecovery>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<QuotaGrains.Grains.Notifications.NotificationRecovery>());
+        services.TryAddSingleton<DeadStreamPrefetch>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeadStreamPrefetch>());
 
         return builder;
     }

@@ -75,6 +75,10 @@ public sealed class JournalOptions
     /// <summary>A stream's cached records are dropped this long after the last Space asked for them (default 1 min).</summary>
     public TimeSpan RecoveryCacheIdle { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Read a crashed silo's stream as soon as the cluster declares it dead, before its Spaces ask (default on):
+    /// each of them needs the stream read to its end before it serves.</summary>
+    public bool ReadAheadDeadStreams { get; set; } = true;
+
     /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
     public IEnumerable<string> Validate()
     {

@@ -77,7 +77,7 @@ public sealed class MembershipStreamFencingTests
         _store,
         _membership,
         Microsoft.Extensions.Options.Options.Create(new ClusterOptions { ServiceId = "svc", ClusterId = "test" }),
-        new LocalSilo(Self),
+        new FixedSiloDetails(Self),
         NullLogger<MembershipStreamFencing>.Instance);
 
     private static ClusterMembershipSnapshot Snapshot(params (SiloAddress Silo, SiloStatus Status)[] members) =>
@@ -104,18 +104,5 @@ public sealed class MembershipStreamFencingTests
         }
 
         public Task<bool> TryKill(SiloAddress siloAddress) => Task.FromResult(false);
-    }
-
-    private sealed class LocalSilo(SiloAddress address) : ILocalSiloDetails
-    {
-        public string Name => "self";
-
-        public string ClusterId => "test";
-
-        public string DnsHostName => "localhost";
-
-        public SiloAddress SiloAddress => address;
-
-        public SiloAddress GatewayAddress => address;
     }
 }
