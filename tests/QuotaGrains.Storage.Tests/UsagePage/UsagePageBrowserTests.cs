@@ -112,7 +112,11 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
             }
 
             await page.Locator("#ledger-next").ClickAsync();
-            await page.WaitForURLAsync($"**page={number + 1}");
+            // The next page's own element, not the load event: the page keeps a live-update stream open, and on a
+            // loaded machine "load" came later than any deadline once (CI, 2026-12-05).
+            await page.WaitForURLAsync($"**page={number + 1}", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+            await Assertions.Expect(page.Locator("#ledger-page")).ToHaveTextAsync($"Page {number + 1}");
+            await Assertions.Expect(page.Locator("#ledger-entries tbody tr")).ToHaveCountAsync(number + 1 < 4 ? 20 : 2);
         }
 
         Assert.Equal(Enumerable.Range(1, 62).Select(i => (long)i), seen);
@@ -122,7 +126,8 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
         await page.Locator("#ledger-first").ClickAsync();
         await Assertions.Expect(page.Locator("#ledger-page")).ToHaveTextAsync("Page 1");
         await page.Locator("#show-cycle").ClickAsync();
-        await page.WaitForURLAsync("**cycle=*");
+        await page.WaitForURLAsync("**cycle=*", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page.Locator("#ledger-entries tbody tr")).ToHaveCountAsync(20);
         Assert.Equal("1", await page.Locator("#ledger-entries tbody tr").First.GetAttributeAsync("data-sequence"));
         Assert.Equal(20, await page.Locator("#ledger-entries tbody tr").CountAsync());
         var balance = await fixture.Quota.GetBalanceAsync(space);
