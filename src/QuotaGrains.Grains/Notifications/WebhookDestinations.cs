@@ -29,23 +29,18 @@ internal sealed class WebhookDestinations(IReadOnlyList<IPNetwork> allowed)
     /// <summary>True when a Space's endpoint may connect to <paramref name="address"/>.</summary>
     public bool Allows(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
-        return IsPublic(address) || allowed.Any(n => n.Contains(address));
+        address = Unmapped(address);
+        return !NotPublic.Any(n => n.Contains(address)) || allowed.Any(n => n.Contains(address));
     }
 
     public static bool IsPublic(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
+        address = Unmapped(address);
         return !NotPublic.Any(n => n.Contains(address));
     }
+
+    /// <summary>An IPv4 address written as IPv6 (<c>::ffff:10.0.0.1</c>) is checked as the IPv4 address it is.</summary>
+    private static IPAddress Unmapped(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     /// <summary>A problem when <paramref name="url"/> names an address a Space's endpoint may not reach; host names
     /// are checked when connecting.</summary>
