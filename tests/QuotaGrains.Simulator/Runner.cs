@@ -44,7 +44,7 @@ internal static class Runner
     }
 
     public static string Reproduce(SimulationResult result, SimulationOptions options) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Command} --seed {result.Seed} --ops {options.Operations} --spaces {options.MaxSpaces}{(options.NoFaults ? " --no-faults" : "")}{(options.NoFencing ? " --no-fencing" : "")}{(options.LedgerShowsUnnamedPages ? " --ledger-shows-unnamed-pages" : "")}");
+        string.Create(CultureInfo.InvariantCulture, $"{Command} --seed {result.Seed} --ops {options.Operations} --spaces {options.MaxSpaces}{(options.NoFaults ? " --no-faults" : "")}{(options.NoFencing ? " --no-fencing" : "")}{(options.NoSeal ? " --no-seal" : "")}{(options.LedgerShowsUnnamedPages ? " --ledger-shows-unnamed-pages" : "")}");
 
     public static int Main(string[] args)
     {
@@ -57,6 +57,7 @@ internal static class Runner
         var noFaults = false;
         var noFencing = false;
         var unnamedPages = false;
+        var noSeal = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -93,8 +94,11 @@ internal static class Runner
                 case "--ledger-shows-unnamed-pages":
                     unnamedPages = true;
                     break;
+                case "--no-seal":
+                    noSeal = true;
+                    break;
                 default:
-                    Console.Error.WriteLine($"usage: {Command} [--seed N | --seeds A..B] [--ops N per seed] [--total N (seeds from A until N operations)] [--spaces N] [--shrink] [--verbose] [--no-faults] [--no-fencing] [--ledger-shows-unnamed-pages]");
+                    Console.Error.WriteLine($"usage: {Command} [--seed N | --seeds A..B] [--ops N per seed] [--total N (seeds from A until N operations)] [--spaces N] [--shrink] [--verbose] [--no-faults] [--no-fencing] [--no-seal] [--ledger-shows-unnamed-pages]");
                     return 2;
             }
         }
@@ -104,7 +108,7 @@ internal static class Runner
         var counters = new Counters();
         for (var seed = first; total is { } budget ? operations < budget : seed <= last; seed++)
         {
-            var options = new SimulationOptions(seed, ops, spaces, noFaults, Verbose: verbose) { NoFencing = noFencing, LedgerShowsUnnamedPages = unnamedPages };
+            var options = new SimulationOptions(seed, ops, spaces, noFaults, Verbose: verbose) { NoFencing = noFencing, LedgerShowsUnnamedPages = unnamedPages, NoSeal = noSeal };
             var result = RunOne(options);
             operations += result.Operations;
             seeds++;

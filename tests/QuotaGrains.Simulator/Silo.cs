@@ -22,7 +22,10 @@ internal sealed class SimSilo
         var runtime = new JournalRuntime(sim.Clock, Scheduler);
         var options = Options.Create(sim.JournalOptions);
         Stream = $"svc/silo{index}-{incarnation}";
-        Writer = new SiloJournalWriter(sim.JournalStore, Stream, options, sim.Instruments, NullLogger<SiloJournalWriter>.Instance, sim.Codec, runtime);
+        Writer = new SiloJournalWriter(sim.JournalStore, Stream, options, sim.Instruments, NullLogger<SiloJournalWriter>.Instance, sim.Codec, runtime)
+        {
+            SealsAfterFailure = !sim.NoSeal,
+        };
         Reader = new JournalReader(
             sim.JournalStore, options, sim.Instruments, NullLogger<JournalReader>.Instance, runtime,
             sim.NoFencing ? null : new DelegateStreamFencing(sim.JournalStore, sim.IsDead));

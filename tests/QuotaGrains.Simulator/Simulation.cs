@@ -150,6 +150,8 @@ internal sealed partial class Simulation
 
     public bool NoFencing => _options.NoFencing;
 
+    public bool NoSeal => _options.NoSeal;
+
     /// <summary>Runs the seed: the workload and faults for the budget of operations, then a quiet end in which every
     /// unknown outcome is retried until resolved, then the final checks.</summary>
     public SimulationResult Run()
@@ -585,6 +587,11 @@ internal sealed record SimulationOptions(int Seed, long Operations = 2_000, int 
     /// <summary>Readers do not fence a dead silo's stream: a stale owner's acknowledged appends go unread (issue 16),
     /// which the checks must catch.</summary>
     public bool NoFencing { get; init; }
+
+    /// <summary>The journal writer does not seal the segment where an append failed before it answers the failure: a
+    /// block it gave up on can land after one recovery of its Space read the segment and before another did, and with two
+    /// owners the first may write its snapshot over what the second showed (seed 3570), which the checks must catch.</summary>
+    public bool NoSeal { get; init; }
 
     /// <summary>A journal store that loses acknowledged appends: the simulator's own test that it can fail.</summary>
     public bool BrokenStore { get; init; }

@@ -86,9 +86,15 @@ internal sealed class SimJournalStore(StorageWorld world) : IJournalStore
                 _ = world.Storage.Start(async () =>
                 {
                     await Task.Delay(TimeSpan.FromSeconds(1 + world.Random.Next(20)), world.Clock);
-                    if (Land(segment, expectedOffset, data) is null)
+                    var refused = Land(segment, expectedOffset, data);
+                    if (refused is null)
                     {
                         world.Counters.Add("append.landed-late");
+                    }
+                    else if (refused is JournalFencedException)
+                    {
+                        // The writer sealed the segment when it gave up on the append (or a survivor fenced the stream).
+                        world.Counters.Add("append.late-refused");
                     }
                 });
                 await Task.Delay(Timeout.InfiniteTimeSpan, world.Clock, cancellationToken);

@@ -15,6 +15,12 @@ namespace QuotaGrains.Grains.Journal;
 /// stream: the cluster declared this silo dead, <see cref="JournalFence"/>) stops it for good: nothing more is written
 /// or acknowledged, and it never rolls past the fence.
 /// </summary>
+/// <remarks>A failed append may still be carried out by the storage later (a timeout: the request reached it), at the
+/// offset it named. So the writer seals the segment where an append failed before it answers the failure, and opens the
+/// next segment only once that seal succeeded: a block that lands late could otherwise be read by one recovery of its
+/// Space and not by another that read the segment before, and with two owners (a silo declared dead that still runs)
+/// the one that missed it could write its snapshot over it after the other had shown it (seen in the simulation, seed
+/// 3570). Sealed, the segment is final before the failed Space's next activation reads it.</remarks>
 internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposable
 {
     private readonly IJournalStore _store;
@@ -38,6 +44,9 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
     private JournalPosition _durableTail;
     private int _queued;
     private int _fenced;
+    // The segment this writer sealed itself after an append in it failed, and that seal (true once it succeeded).
+    private int _sealedSegment = -1;
+    private Task<bool> _seal = Task.FromResult(true);
 
     /// <param name="codec">How a Space's events become a record (needed by <see cref="AppendAsync(string, IReadOnlyList{SpaceEvent})"/>;
     /// a journal fed raw records needs none).</param>
@@ -74,6 +83,10 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
     }
 
     public int QueueDepth => Volatile.Read(ref _queued);
+
+    /// <summary>Whether the segment where an append failed is sealed before the failure is answered (see the remarks).
+    /// Off only in the simulation, to show what the seal prevents (seed 3570).</summary>
+    public bool SealsAfterFailure { get; init; } = true;
 
     /// <summary>Another silo fenced this stream (the cluster declared this silo dead): every append fails from now on.</summary>
     public bool IsFenced => Volatile.Read(ref _fenced) != 0;
@@ -202,6 +215,14 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
                         await unanswered.Done.Task;
                     }
 
+                    // Nor before the segment where an append failed is sealed: then no late block can land in it.
+                    if (!await SealAfterFailureAsync(_sealedSegment == _segment ? _segment : -1))
+                    {
+                        Fail(batch, new QuotaUnavailableException("The journal could not seal the segment where an append failed; nothing was written."));
+                        _slots.Release();
+                        continue;
+                    }
+
                     if (!await RollAsync(cancellationToken))
                     {
                         Fail(batch, IsFenced ? FencedError() : new QuotaUnavailableException("The journal could not open a segment; nothing was written."));
@@ -300,18 +321,26 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
             _instruments.JournalAppendDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             _instruments.JournalBlockRecords.Record(block.Records.Length);
         }
-        catch (JournalFencedException e)
+        catch (JournalFencedException e) when (block.Segment > Volatile.Read(ref _sealedSegment))
         {
             block.Error = e;
             Fenced(e);
         }
         catch (Exception e)
         {
+            // (Also a block refused by the seal this writer put on its segment after a block there failed: one sent
+            // before that, or still in flight behind it, answered already, as the writer went on to the next segment.)
             block.Error = e;
             LogAppendFailed(e, Stream, block.Segment, block.Offset, block.Records.Length);
         }
         finally
         {
+            if (block.Error is not null && !IsFenced)
+            {
+                // Before the failure is answered (below, and the blocks in flight behind it with it).
+                await SealAfterFailureAsync(block.Segment);
+            }
+
             block.Finished = true;
             AppendEnded(block, span);
             block.Done.TrySetResult();
@@ -387,6 +416,64 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
         }
     }
 
+    /// <summary>Seals <paramref name="segment"/>, where an append failed (-1: none), once: later callers share the seal, and
+    /// one that failed is tried again. False if it failed: then the segment may still receive a late block. A segment
+    /// before the last one sealed was sealed before the writer left it.</summary>
+    private async Task<bool> SealAfterFailureAsync(int segment)
+    {
+        if (segment < 0 || !SealsAfterFailure)
+        {
+            return true;
+        }
+
+        Task<bool>? shared = null;
+        TaskCompletionSource<bool>? mine = null;
+        lock (_lock)
+        {
+            if (segment < _sealedSegment)
+            {
+                return true;
+            }
+
+            if (_sealedSegment == segment && (!_seal.IsCompleted || _seal.Result))
+            {
+                shared = _seal;
+            }
+            else
+            {
+                mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _seal = mine.Task;
+                Volatile.Write(ref _sealedSegment, segment);
+            }
+        }
+
+        if (shared is not null)
+        {
+            return await shared;
+        }
+
+        var done = await SealAsync(segment);
+        mine!.SetResult(done);
+        return done;
+    }
+
+    private async Task<bool> SealAsync(int segment)
+    {
+        try
+        {
+            using var deadline = new CancellationTokenSource(_options.AppendTimeout, _runtime.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, deadline.Token);
+            await _store.SealSegmentAsync(JournalPosition.SegmentNameOf(Stream, segment), timeout.Token);
+            LogSegmentSealed(Stream, segment);
+            return true;
+        }
+        catch (Exception e)
+        {
+            LogSealFailed(e, Stream, segment);
+            return false;
+        }
+    }
+
     /// <summary>The store refused a write because this stream is fenced: stop for good (logged once).</summary>
     private void Fenced(JournalFencedException e)
     {
@@ -418,6 +505,12 @@ internal sealed partial class SiloJournalWriter : IJournalWriter, IAsyncDisposab
 
     [LoggerMessage(404, LogLevel.Error, "Journal {Stream}: this silo's journal was fenced by the cluster; it was declared dead. Every pending and later append fails (outcome unknown); nothing more is acknowledged by this silo.")]
     private partial void LogFenced(Exception exception, string stream);
+
+    [LoggerMessage(405, LogLevel.Warning, "Journal {Stream}: segment {Segment} sealed after an append in it failed; no block given up on can land in it later. The next append opens a new segment.")]
+    private partial void LogSegmentSealed(string stream, int segment);
+
+    [LoggerMessage(406, LogLevel.Error, "Journal {Stream}: sealing segment {Segment} after an append in it failed did not succeed; the writer opens no new segment until it does.")]
+    private partial void LogSealFailed(Exception exception, string stream, int segment);
 
     private sealed class PendingRecord(string spaceId, byte[] record)
     {

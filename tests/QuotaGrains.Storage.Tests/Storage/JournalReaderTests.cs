@@ -361,9 +361,11 @@ public sealed class JournalReaderTests : IAsyncLifetime
         var tail = _journal.DurableTail;
         Assert.Equal((1, 0L), (tail.Segment, tail.Offset));
 
-        // The storage carries out the abandoned append now; then the Space's own event 2 is acknowledged.
-        await _store.LandHeldAsync();
+        // The storage tries to carry out the abandoned append now: refused, the writer sealed the segment before it
+        // answered the failure (seed 3570). Then the Space's own event 2 is acknowledged.
+        await Assert.ThrowsAsync<JournalFencedException>(_store.LandHeldAsync);
         await _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0x60, 0x0D]));
+        Assert.False(_journal.IsFenced);
 
         // The next recovery reads from the snapshot's position: only the acknowledged event 2.
         using var reader = NewReader(readBytes: 4096);

@@ -171,6 +171,33 @@ public abstract class StreamFencingTests : IAsyncLifetime
         Assert.Equal([$"{StreamA}/00000000"], await store.ListSegmentsAsync(StreamA + "/", CancellationToken.None));
     }
 
+    /// <summary>Seed 3570: an append the writer gave up on (a timeout) reached the storage and was carried out later. A
+    /// recovery of its Space that read the segment before did not see it, one that read after did, and with two owners the
+    /// first wrote its snapshot over what the second had shown. Now the writer seals the segment before it answers the
+    /// failure: the late block cannot land, every read after the answer finds the same records, and the writer, not
+    /// fenced, goes on in the next segment.</summary>
+    [Fact]
+    public async Task An_append_given_up_on_cannot_land_after_its_failure_is_answered_and_the_writer_goes_on_in_the_next_segment()
+    {
+        var store = new LateAppendStore(NewStore());
+        await using var writer = NewWriter(store, new JournalOptions { AppendTimeout = TimeSpan.FromMilliseconds(200) });
+        var first = await writer.AppendAsync(Space, Record(1));
+        store.HoldNext = true;
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => writer.AppendAsync(Space, Record(2)));
+
+        using var before = NewReader(store, new DelegateStreamFencing(store, _ => false));
+        Assert.Equal([1L], (await before.ReadAsync(Space, first, CancellationToken.None)).Select(r => r.FirstSequence));
+        await Assert.ThrowsAsync<JournalFencedException>(store.LandHeldAsync);
+        using var after = NewReader(store, new DelegateStreamFencing(store, _ => false));
+        Assert.Equal([1L], (await after.ReadAsync(Space, first, CancellationToken.None)).Select(r => r.FirstSequence));
+
+        var next = await writer.AppendAsync(Space, Record(2));
+        Assert.False(writer.IsFenced);
+        Assert.Equal(1, next.Segment);
+        using var last = NewReader(store, new DelegateStreamFencing(store, _ => false));
+        Assert.Equal([1L, 2], (await last.ReadAsync(Space, first, CancellationToken.None)).Select(r => r.FirstSequence));
+    }
+
     private static byte[] Record(long sequence) => JournalRecord.Encode(Space, sequence, 1, new byte[40]);
 
     private SiloJournalWriter NewWriter(IJournalStore store, JournalOptions options)

@@ -27,7 +27,7 @@ public sealed class TwoOwnersTests : IAsyncLifetime
         .AddSerializer(b => b.AddAssembly(typeof(SpaceEvent).Assembly).AddAssembly(typeof(SpaceLog).Assembly).AddAssembly(typeof(CreateSpaceRequest).Assembly))
         .BuildServiceProvider();
 
-    private readonly MemoryJournalStore _journal = new();
+    private readonly LateAppendStore _journal = new(new MemoryJournalStore());
     private readonly MemoryLedgerStore _ledger = new();
     private readonly List<IAsyncDisposable> _writers = [];
     private QuotaInstruments _instruments = null!;
@@ -114,6 +114,54 @@ public sealed class TwoOwnersTests : IAsyncLifetime
         Assert.Equal(expected, await LedgerOfAsync(logD));
     });
 
+    /// <summary>Seed 3570: X's append of a reserve on silo A reached the storage but was given up on (a timeout), and X
+    /// activated again on A and recovered; then the storage carried the append out. A was declared dead: X recovered on B,
+    /// whose reader fenced A's stream, found the reserve, and showed it to a reader. Then A's activation, whose recovery had
+    /// not seen it, wrote its snapshot first (the ETag still matched), and the next recovery, from that snapshot, no longer
+    /// found the reserve: usage went backwards. Now A's writer seals the segment before it answers the failure, so the
+    /// append given up on cannot land afterwards and every recovery finds the same events.</summary>
+    [Fact]
+    public Task A_read_never_shows_what_a_stale_owners_snapshot_then_hides() => OnTurnsAsync(async () =>
+    {
+        var siloA = NewSilo("svc/silo-a", isDead: _ => false, appendTimeout: TimeSpan.FromMilliseconds(200));
+        var logW = new SpaceLog(SpaceId, _snapshots.Open(), siloA, _ => { }, () => { });
+        await logW.RecoverAsync(CancellationToken.None);
+        await DecideAsync(logW, (p, now) => p.Create(new CreateSpaceRequest("create", "owner", PlanTier.Pro), now));
+        await DecideAsync(logW, (p, now) => p.Reserve("owner", new ReserveRequest("r1", new GenerationSpec("recolor")), now));
+        _journal.HoldNext = true;
+        var givenUp = logW.Decide(p => p.Reserve("owner", new ReserveRequest("r2", new GenerationSpec("recolor")), siloA.Time.GetUtcNow()));
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => logW.DurableAsync(givenUp));
+
+        // X activates again on A, from the same snapshot: r1. Then the storage carries out the append, if it still can.
+        var logS = new SpaceLog(SpaceId, _snapshots.Open(), siloA, _ => { }, () => { });
+        await logS.RecoverAsync(CancellationToken.None);
+        Assert.Equal(["r1"], logS.ReadView(out _).State.Holds.Keys);
+        var landed = true;
+        try
+        {
+            await _journal.LandHeldAsync();
+        }
+        catch (JournalFencedException)
+        {
+            landed = false;
+        }
+
+        // A is declared dead while it still runs: X activates on B, which fences A's stream and reads it, and is read.
+        var siloB = NewSilo("svc/silo-b", isDead: s => s == "svc/silo-a");
+        var logN = new SpaceLog(SpaceId, _snapshots.Open(), siloB, _ => { }, () => { });
+        await logN.RecoverAsync(CancellationToken.None);
+        string[] shown = [.. logN.ReadView(out _).State.Holds.Keys.Order()];
+
+        // A's activation writes its snapshot first; B's meets the ETag conflict. The next recovery shows what B showed.
+        await logS.SnapshotAsync();
+        await Assert.ThrowsAsync<QuotaUnavailableException>(logN.SnapshotAsync);
+        var logNext = new SpaceLog(SpaceId, _snapshots.Open(), siloB, _ => { }, () => { });
+        await logNext.RecoverAsync(CancellationToken.None);
+        Assert.Equal(shown, logNext.ReadView(out _).State.Holds.Keys.Order());
+        Assert.False(landed);
+        Assert.Equal(["r1"], shown);
+    });
+
     private static async Task<string[]> LedgerOfAsync(SpaceLog log) =>
         [.. (await log.LedgerAsync(new LedgerQuery(PageSize: 100))).Entries.Select(e => $"{e.Kind} {e.OperationId}")];
 
@@ -130,9 +178,9 @@ public sealed class TwoOwnersTests : IAsyncLifetime
 
     /// <summary>One silo's journal writer (its own stream), its reader (fencing what <paramref name="isDead"/> calls dead)
     /// and the services its Spaces share.</summary>
-    private SpaceLogServices NewSilo(string stream, Func<string, bool> isDead)
+    private SpaceLogServices NewSilo(string stream, Func<string, bool> isDead, TimeSpan? appendTimeout = null)
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions());
+        var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { AppendTimeout = appendTimeout ?? new JournalOptions().AppendTimeout });
         var codec = new SpaceRecordCodec(_services.GetRequiredService<Serializer>());
         var writer = new SiloJournalWriter(_journal, stream, options, _instruments, NullLogger<SiloJournalWriter>.Instance, codec);
         writer.Start();
