@@ -198,6 +198,32 @@ public abstract class StreamFencingTests : IAsyncLifetime
         Assert.Equal([1L, 2], (await last.ReadAsync(Space, first, CancellationToken.None)).Select(r => r.FirstSequence));
     }
 
+    /// <summary>While the segment where an append failed cannot be sealed (storage trouble), the writer opens no next
+    /// segment: a reader takes a segment with a later one beside it as final, which it would not be. Its appends fail,
+    /// nothing written, until the seal succeeds.</summary>
+    [Fact]
+    public async Task No_next_segment_is_opened_until_the_segment_where_an_append_failed_is_sealed()
+    {
+        var late = new LateAppendStore(NewStore());
+        var store = new SealFailsStore(late, failures: 2);
+        await using var writer = NewWriter(store, new JournalOptions { AppendTimeout = TimeSpan.FromMilliseconds(200) });
+        var first = await writer.AppendAsync(Space, Record(1));
+        late.HoldNext = true;
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => writer.AppendAsync(Space, Record(2)));
+
+        var refused = await Assert.ThrowsAsync<QuotaUnavailableException>(() => writer.AppendAsync(Space, Record(2)));
+        Assert.Contains("could not seal", refused.Message, StringComparison.Ordinal);
+        Assert.Equal([$"{StreamA}/00000000"], await store.ListSegmentsAsync(StreamA + "/", CancellationToken.None));
+        Assert.Equal(2, store.Attempts);
+
+        var next = await writer.AppendAsync(Space, Record(2));
+        Assert.Equal((1, 3), (next.Segment, store.Attempts));
+        Assert.False(writer.IsFenced);
+        await Assert.ThrowsAsync<JournalFencedException>(late.LandHeldAsync);
+        using var reader = NewReader(store, new DelegateStreamFencing(store, _ => false));
+        Assert.Equal([1L, 2], (await reader.ReadAsync(Space, first, CancellationToken.None)).Select(r => r.FirstSequence));
+    }
+
     private static byte[] Record(long sequence) => JournalRecord.Encode(Space, sequence, 1, new byte[40]);
 
     private SiloJournalWriter NewWriter(IJournalStore store, JournalOptions options)
@@ -244,6 +270,19 @@ public abstract class StreamFencingTests : IAsyncLifetime
                 await base.AppendAsync(segment, expectedOffset, block, cancellationToken);
             }
         }
+    }
+
+    /// <summary>The first <c>failures</c> seals fail (nothing sealed), as with storage unreachable.</summary>
+    private sealed class SealFailsStore(IJournalStore inner, int failures) : DelegatingJournalStore(inner)
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public override Task SealSegmentAsync(string segment, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _attempts) <= failures
+                ? Task.FromException(new IOException("The storage did not answer."))
+                : base.SealSegmentAsync(segment, cancellationToken);
     }
 
     /// <summary>An append to a sealed segment gets no answer (it hangs until the writer's timeout) instead of the refusal.</summary>
