@@ -200,6 +200,18 @@ public static class Cli
 
     public static readonly Option<bool> NoBuild = new("--no-build") { Description = "Do not build src/QuotaGrains.Silo (Release) first; use the assembly already built." };
 
+    public static readonly Option<int> WarmSurvivors = new("--warm-survivors")
+    {
+        Description = "Cluster scenario: Spaces of the survivors' own, created once they joined and given reserve → commit traffic for --warm-up before the kill (0 = survivors that joined cold, the default). A survivor of a cluster that has run a while has its code paths warm; this measures that.",
+    };
+
+    public static readonly Option<TimeSpan> WarmUp = new("--warm-up")
+    {
+        Description = "How long the survivors' own Spaces get traffic before the kill (with --warm-survivors).",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(20),
+        CustomParser = r => ParseDuration(r),
+    };
+
     public static readonly Option<bool> ReadyToRun = new("--ready-to-run")
     {
         Description = "Run the silos from a ReadyToRun publish of src/QuotaGrains.Silo (precompiled: a survivor that never ran the engine's code compiles far less of it while it recovers), in bin/Release/net10.0/ready-to-run.",
@@ -208,7 +220,7 @@ public static class Cli
     public static IEnumerable<Option> RecoveryOptionList =>
     [
         RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
-        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, ReadyToRun, Out, NoLive, RecoverySilos,
+        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, ReadyToRun, WarmSurvivors, WarmUp, Out, NoLive, RecoverySilos,
     ];
 
     /// <summary>The recovery runs: one per preset named (default large).</summary>
@@ -238,6 +250,8 @@ public static class Cli
             KeepAzuriteData = parse.GetValue(KeepAzuriteData),
             BuildSilo = !parse.GetValue(NoBuild),
             ReadyToRun = parse.GetValue(ReadyToRun),
+            WarmSurvivors = parse.GetValue(WarmSurvivors),
+            WarmUp = parse.GetValue(WarmUp),
             Silos = parse.GetValue(RecoverySilos) ?? preset.Silos,
         }).ToList();
     }

@@ -70,6 +70,15 @@ public sealed record RecoveryOptions
     /// <summary>Run the silos from a ReadyToRun publish of <c>src/QuotaGrains.Silo</c> instead of its build.</summary>
     public bool ReadyToRun { get; init; }
 
+    /// <summary>Cluster scenario: Spaces of their own that the survivors serve before the kill (0 = none, survivors that
+    /// joined cold). Created once the survivors joined, then reserve → commit traffic on them for
+    /// <see cref="WarmUp"/> while the first silo's traffic goes on; it stops at the kill. A survivor in a cluster that
+    /// has run a while has its code paths warm (compiled and tiered up, connections open): this measures that.</summary>
+    public int WarmSurvivors { get; init; }
+
+    /// <summary>How long the survivors' own Spaces get traffic before the kill (with <see cref="WarmSurvivors"/>).</summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>The first silo's snapshot settings: snapshots made rare so that the tail grows (every Space still writes
     /// one before its first append). The new silo runs with the engine's options.</summary>
     public IReadOnlyDictionary<string, string> FirstSiloEnvironment { get; init; } = new Dictionary<string, string>
@@ -107,6 +116,11 @@ public sealed record RecoveryOptions
         if (TailMiB is <= 0 or > 4_000)
         {
             yield return "--tail-mb must be above 0 and at most 4,000.";
+        }
+
+        if (WarmSurvivors is < 0 or > 100_000 || WarmUp <= TimeSpan.Zero)
+        {
+            yield return "--warm-survivors must be between 0 and 100,000, and --warm-up positive.";
         }
 
         if (Concurrency is < 1 or > 100_000)

@@ -23,6 +23,9 @@ public sealed partial class RecoveryRunner
     private const double TargetRecoverySeconds = 10;
     private static readonly TimeSpan MembershipPollInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The first silo's traffic waits while the survivors are warmed (<c>--warm-survivors</c>).</summary>
+    private bool _trafficPaused;
+
     public async Task<ClusterRecoveryReport> RunClusterAsync(CancellationToken cancellationToken)
     {
         var startedAt = DateTimeOffset.UtcNow;
@@ -80,6 +83,11 @@ public sealed partial class RecoveryRunner
                 joinSeconds = joining.Elapsed.TotalSeconds;
                 observer.Info(string.Create(CultureInfo.InvariantCulture,
                     $"{options.Silos} silos Active in the membership table {joinSeconds:0.0} s after the survivors' processes started ({string.Join(", ", survivors.Select(s => $"{s.Name}: pid {s.Silo.ProcessId}"))}); traffic went on on silo a."));
+                if (options.WarmSurvivors > 0)
+                {
+                    await WarmSurvivorsAsync(client.Services.GetRequiredService<IGrainFactory>(), runId, first.SiloPort, survivors, cancellationToken);
+                }
+
                 watching = watch.RunAsync(stopWatching.Token);
             }
 
@@ -195,6 +203,76 @@ public sealed partial class RecoveryRunner
 
             await StopAzuriteAsync(azurite, location);
         }
+    }
+
+    /// <summary>Spaces of the survivors' own (placed by Orleans: its resource-optimized placement puts new activations on
+    /// the less loaded silos, so mostly on the survivors while the first silo serves the traffic), then reserve → commit
+    /// on them for <c>WarmUp</c>. Not part of the audit or the recovery phases: they warm the survivors' code paths, as a
+    /// cluster that has run a while has them.</summary>
+    private async Task WarmSurvivorsAsync(IGrainFactory grains, string runId, int firstSiloPort, List<Survivor> survivors, CancellationToken cancellationToken)
+    {
+        // The first silo's traffic waits meanwhile, so that its tail is the one asked for, warm survivors or not.
+        _phase = "warming the survivors";
+        Volatile.Write(ref _trafficPaused, true);
+        var clock = Stopwatch.StartNew();
+        var spaces = Enumerable.Range(0, options.WarmSurvivors).Select(i => (Space: $"{runId}-warm-s{i}", Owner: $"{runId}-warm-u{i}")).ToArray();
+        var errors = 0L;
+        var flows = 0L;
+        await Parallel.ForEachAsync(
+            spaces,
+            new ParallelOptions { MaxDegreeOfParallelism = options.SetupParallelism, CancellationToken = cancellationToken },
+            async (s, _) =>
+            {
+                try
+                {
+                    var request = new CreateSpaceRequest($"{s.Space}-create", s.Owner, PlanTier.Enterprise, BillingCadence.Monthly, null, options.EnterpriseAllowance);
+                    await grains.GetGrain<ISpaceGrain>(s.Space).CreateAsync(request);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            });
+        var created = clock.Elapsed.TotalSeconds;
+        var spec = RecoverySpec().Spec;
+        var until = Stopwatch.GetTimestamp() + (long)(options.WarmUp.TotalSeconds * Stopwatch.Frequency);
+        var workers = Enumerable.Range(0, Math.Min(64, options.WarmSurvivors)).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            long sequence = 0;
+            while (Stopwatch.GetTimestamp() < until && !cancellationToken.IsCancellationRequested)
+            {
+                var (space, owner) = spaces[random.Next(spaces.Length)];
+                var operation = $"{space}-w{w}-{sequence++}";
+                try
+                {
+                    var user = grains.GetGrain<IUserGrain>(owner);
+                    var reserved = await user.ReserveAsync(space, new ReserveRequest(operation, spec, 1));
+                    if (reserved.HoldId is { } hold)
+                    {
+                        await user.CommitAsync(space, new SettleRequest(CommitId(hold), hold));
+                    }
+
+                    Interlocked.Increment(ref flows);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+        }, CancellationToken.None)).ToArray();
+        await Task.WhenAll(workers);
+        var placed = await ActivationsAsync(grains);
+        string On(int port) => (placed.GetValueOrDefault(port) ?? new Dictionary<string, int>()).Where(t => t.Key.Contains("SpaceGrain", StringComparison.Ordinal)).Sum(t => t.Value).ToString("N0", CultureInfo.InvariantCulture);
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"Survivors warmed: {spaces.Length:N0} Spaces of their own created in {created:0.0} s, then {flows:N0} reserve → commit flows on them in {options.WarmUp.TotalSeconds:0} s ({errors:N0} errors); Space activations before the kill: a {On(firstSiloPort)}, {string.Join(", ", survivors.Select(s => $"{s.Name} {On(s.Silo.SiloPort)}"))}.");
+        _notes.Enqueue(note);
+        observer.Info(note);
+
+        // As without warming: the kill comes with the first silo's traffic under way.
+        _phase = "traffic";
+        Volatile.Write(ref _trafficPaused, false);
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
     }
 
     private static ClusterTimes Times(long killedAt, MembershipWatch watch, long? firstAnswerAt, RecoveryPhaseReport balance, RecoveryPhaseReport reserve)

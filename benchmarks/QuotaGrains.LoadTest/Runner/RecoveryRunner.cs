@@ -284,6 +284,12 @@ public sealed partial class RecoveryRunner(RecoveryOptions options, MachineInfo 
             long sequence = 0;
             while (!Volatile.Read(ref stop))
             {
+                if (Volatile.Read(ref _trafficPaused))
+                {
+                    await Task.Delay(20, CancellationToken.None);
+                    continue;
+                }
+
                 var space = _model.Spaces[random.Next(_model.Spaces.Length)];
                 var spec = specs[random.Next(specs.Length)];
                 var user = _model.UserIds[space.Members[0]];
