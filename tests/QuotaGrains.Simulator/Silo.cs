@@ -266,6 +266,17 @@ internal sealed class SpaceHost(Simulation sim, SimSilo silo, string spaceId)
 
     private async Task WakeUpAsync(SpaceLog log)
     {
+        if (log == _log && _activation is { IsCompleted: false } activation)
+        {
+            // Orleans delivers a timer tick as a message, which waits while the grain activates: a wake-up that a
+            // recovery's own append scheduled runs after the recovery, never inside it (seed 1076).
+            await Task.WhenAny(activation);
+            if (!activation.IsCompletedSuccessfully)
+            {
+                return;
+            }
+        }
+
         if (log != _log || _deactivation is not null)
         {
             return;
