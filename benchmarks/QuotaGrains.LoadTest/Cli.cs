@@ -212,6 +212,13 @@ public static class Cli
         CustomParser = r => ParseDuration(r),
     };
 
+    public static readonly Option<TimeSpan> WarmSettle = new("--warm-settle")
+    {
+        Description = "After the warm-up, the survivors idle this long before the first silo's traffic resumes and it is killed: past their SnapshotInterval (30 s), so that their own Spaces' snapshots are written before the kill, not at it.",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(35),
+        CustomParser = r => ParseDuration(r),
+    };
+
     public static readonly Option<bool> ReadyToRun = new("--ready-to-run")
     {
         Description = "Run the silos from a ReadyToRun publish of src/QuotaGrains.Silo (precompiled: a survivor that never ran the engine's code compiles far less of it while it recovers), in bin/Release/net10.0/ready-to-run.",
@@ -220,7 +227,7 @@ public static class Cli
     public static IEnumerable<Option> RecoveryOptionList =>
     [
         RecoveryScenario, Spaces, TailMb, Concurrency, RecoveryTimeout, RetryDelay, ReadyTimeout, MaxTraffic, SetupParallelism, EnterpriseAllowance, Seed,
-        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, ReadyToRun, WarmSurvivors, WarmUp, Out, NoLive, RecoverySilos,
+        NoProxy, AzuriteLocation, AzuriteInMemory, AzuriteNoFile, KeepAzuriteData, NoBuild, ReadyToRun, WarmSurvivors, WarmUp, WarmSettle, Out, NoLive, RecoverySilos,
     ];
 
     /// <summary>The recovery runs: one per preset named (default large).</summary>
@@ -252,6 +259,7 @@ public static class Cli
             ReadyToRun = parse.GetValue(ReadyToRun),
             WarmSurvivors = parse.GetValue(WarmSurvivors),
             WarmUp = parse.GetValue(WarmUp),
+            WarmSettle = parse.GetValue(WarmSettle),
             Silos = parse.GetValue(RecoverySilos) ?? preset.Silos,
         }).ToList();
     }

@@ -79,6 +79,11 @@ public sealed record RecoveryOptions
     /// <summary>How long the survivors' own Spaces get traffic before the kill (with <see cref="WarmSurvivors"/>).</summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>Then the survivors idle this long before the first silo's traffic resumes and it is killed (default 35 s:
+    /// past their <c>SnapshotInterval</c>, 30 s, so that the snapshots of their own Spaces are written before the kill,
+    /// as a cluster that has run a while spreads them, and not all at once at the kill).</summary>
+    public TimeSpan WarmSettle { get; init; } = TimeSpan.FromSeconds(35);
+
     /// <summary>The first silo's snapshot settings: snapshots made rare so that the tail grows (every Space still writes
     /// one before its first append). The new silo runs with the engine's options.</summary>
     public IReadOnlyDictionary<string, string> FirstSiloEnvironment { get; init; } = new Dictionary<string, string>
@@ -118,9 +123,9 @@ public sealed record RecoveryOptions
             yield return "--tail-mb must be above 0 and at most 4,000.";
         }
 
-        if (WarmSurvivors is < 0 or > 100_000 || WarmUp <= TimeSpan.Zero)
+        if (WarmSurvivors is < 0 or > 100_000 || WarmUp <= TimeSpan.Zero || WarmSettle < TimeSpan.Zero)
         {
-            yield return "--warm-survivors must be between 0 and 100,000, and --warm-up positive.";
+            yield return "--warm-survivors must be between 0 and 100,000, --warm-up positive and --warm-settle not negative.";
         }
 
         if (Concurrency is < 1 or > 100_000)

@@ -262,10 +262,13 @@ public sealed partial class RecoveryRunner
             }
         }, CancellationToken.None)).ToArray();
         await Task.WhenAll(workers);
+
+        // Their snapshots fall due SnapshotInterval after their first change: written now, not at the kill.
+        await Task.Delay(options.WarmSettle, cancellationToken);
         var placed = await ActivationsAsync(grains);
         string On(int port) => (placed.GetValueOrDefault(port) ?? new Dictionary<string, int>()).Where(t => t.Key.Contains("SpaceGrain", StringComparison.Ordinal)).Sum(t => t.Value).ToString("N0", CultureInfo.InvariantCulture);
         var note = string.Create(CultureInfo.InvariantCulture,
-            $"Survivors warmed: {spaces.Length:N0} Spaces of their own created in {created:0.0} s, then {flows:N0} reserve → commit flows on them in {options.WarmUp.TotalSeconds:0} s ({errors:N0} errors); Space activations before the kill: a {On(firstSiloPort)}, {string.Join(", ", survivors.Select(s => $"{s.Name} {On(s.Silo.SiloPort)}"))}.");
+            $"Survivors warmed: {spaces.Length:N0} Spaces of their own created in {created:0.0} s, then {flows:N0} reserve → commit flows on them in {options.WarmUp.TotalSeconds:0} s ({errors:N0} errors), then {options.WarmSettle.TotalSeconds:0} s idle; Space activations before the kill: a {On(firstSiloPort)}, {string.Join(", ", survivors.Select(s => $"{s.Name} {On(s.Silo.SiloPort)}"))}.");
         _notes.Enqueue(note);
         observer.Info(note);
 
