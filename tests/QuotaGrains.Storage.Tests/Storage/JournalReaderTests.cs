@@ -353,19 +353,21 @@ public sealed class JournalReaderTests : IAsyncLifetime
     [Fact]
     public async Task After_a_failed_append_the_tail_lies_past_the_segment_a_late_block_may_still_land_in()
     {
-        await _journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
-        _store.HoldNextAppend = true;
-        await Assert.ThrowsAsync<QuotaUnavailableException>(() => _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0xBA, 0xD0])));
+        var late = new LateAppendStore(_store);
+        await using var journal = NewWriter("svc/silo-late", store: late, appendTimeout: TimeSpan.FromMilliseconds(200));
+        await journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
+        late.HoldNext = true;
+        await Assert.ThrowsAsync<QuotaUnavailableException>(() => journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0xBA, 0xD0])));
 
         // The Space recovers (it has event 1) and names the tail in the snapshot it writes before its first append.
-        var tail = _journal.DurableTail;
+        var tail = journal.DurableTail;
         Assert.Equal((1, 0L), (tail.Segment, tail.Offset));
 
         // The storage tries to carry out the abandoned append now: refused, the writer sealed the segment before it
         // answered the failure (seed 3570). Then the Space's own event 2 is acknowledged.
-        await Assert.ThrowsAsync<JournalFencedException>(_store.LandHeldAsync);
-        await _journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0x60, 0x0D]));
-        Assert.False(_journal.IsFenced);
+        await Assert.ThrowsAsync<JournalFencedException>(late.LandHeldAsync);
+        await journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [0x60, 0x0D]));
+        Assert.False(journal.IsFenced);
 
         // The next recovery reads from the snapshot's position: only the acknowledged event 2.
         using var reader = NewReader(readBytes: 4096);
@@ -421,10 +423,16 @@ public sealed class JournalReaderTests : IAsyncLifetime
         return bytes;
     }
 
-    private SiloJournalWriter NewWriter(string stream, int segmentBlocks = 49_000)
+    /// <param name="store">The store it writes to (default: the counting store every reader here reads).</param>
+    private SiloJournalWriter NewWriter(string stream, int segmentBlocks = 49_000, IJournalStore? store = null, TimeSpan? appendTimeout = null)
     {
-        var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions { MaxRecordsPerBlock = 16, MaxBlocksPerSegment = segmentBlocks });
-        var journal = new SiloJournalWriter(_store, stream, options, _instruments, NullLogger<SiloJournalWriter>.Instance);
+        var options = Microsoft.Extensions.Options.Options.Create(new JournalOptions
+        {
+            MaxRecordsPerBlock = 16,
+            MaxBlocksPerSegment = segmentBlocks,
+            AppendTimeout = appendTimeout ?? new JournalOptions().AppendTimeout,
+        });
+        var journal = new SiloJournalWriter(store ?? _store, stream, options, _instruments, NullLogger<SiloJournalWriter>.Instance);
         journal.Start();
         return journal;
     }
@@ -443,10 +451,9 @@ public sealed class JournalReaderTests : IAsyncLifetime
         NullLogger<JournalReader>.Instance,
         fencing: dead is null ? null : new DelegateStreamFencing(_store.Faults, dead));
 
-    /// <summary>Counts what is read through it; can fail an append as a timeout does and land it later.</summary>
+    /// <summary>Counts what is read through it; can hold an append (<see cref="BeforeAppend"/>) or a listing or read.</summary>
     private sealed class CountingStore(FaultyJournalStore inner) : DelegatingJournalStore(inner)
     {
-        private (string Segment, long Offset, byte[] Data)? _held;
         private int _appends;
         private long _bytes;
         private int _reads;
@@ -467,8 +474,6 @@ public sealed class JournalReaderTests : IAsyncLifetime
 
         public Func<Task>? BeforeRead { get; set; }
 
-        public bool HoldNextAppend { get; set; }
-
         public Func<Task>? BeforeAppend { get; set; }
 
         public int AppendsStarted => Volatile.Read(ref _appends);
@@ -481,19 +486,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
                 await before();
             }
 
-            await AppendOrHoldAsync(segment, expectedOffset, block, cancellationToken);
-        }
-
-        private Task AppendOrHoldAsync(string segment, long expectedOffset, ReadOnlyMemory<byte> block, CancellationToken cancellationToken)
-        {
-            if (!HoldNextAppend)
-            {
-                return base.AppendAsync(segment, expectedOffset, block, cancellationToken);
-            }
-
-            HoldNextAppend = false;
-            _held = (segment, expectedOffset, block.ToArray());
-            return Task.FromException(new TaskCanceledException("The append timed out."));
+            await base.AppendAsync(segment, expectedOffset, block, cancellationToken);
         }
 
         public override async Task<IReadOnlyList<string>> ListSegmentsAsync(string prefix, CancellationToken cancellationToken)
@@ -507,8 +500,6 @@ public sealed class JournalReaderTests : IAsyncLifetime
             Interlocked.Increment(ref _lists);
             return names;
         }
-
-        public Task LandHeldAsync() => Inner.AppendAsync(_held!.Value.Segment, _held.Value.Offset, _held.Value.Data, CancellationToken.None);
 
         public override async Task<byte[]> ReadAsync(string segment, long offset, int maxBytes, CancellationToken cancellationToken)
         {
