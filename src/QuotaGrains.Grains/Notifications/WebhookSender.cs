@@ -47,6 +47,12 @@ internal sealed class WebhookSender(IHttpClientFactory clients, WebhookDestinati
         {
             return new AttemptResult(at, null, e.HttpRequestError == HttpRequestError.Unknown ? e.Message : $"{e.HttpRequestError}: {e.Message}", Stopwatch.GetElapsedTime(started));
         }
+        catch (Exception e)
+        {
+            // Anything else a handler throws is a failed attempt too, retried on the schedule: never an attempt that
+            // leaves its delivery pending with nothing to retry it.
+            return new AttemptResult(at, null, $"{e.GetType().Name}: {e.Message}", Stopwatch.GetElapsedTime(started));
+        }
     }
 }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using QuotaGrains.Client;
+using QuotaGrains.Grains.Notifications;
 using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Tests.Notifications;
@@ -37,13 +38,17 @@ public class WebhookClusterFixture : IAsyncLifetime
     {
         Receiver = await WebhookReceiver.StartAsync();
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddQuotaGrains(o => o.ConfigureWebhooks(w =>
+        builder.ConfigureSilo((_, silo) =>
         {
-            w.Endpoints = [new WebhookEndpointOptions { Name = "ops", Url = Receiver.Url(GlobalPath), Secret = GlobalSecret }];
-            w.RetrySchedule = Schedule;
-            w.AttemptTimeout = AttemptTimeout;
-            w.AllowedPrivateNetworks = [.. AllowedPrivateNetworks];
-        })));
+            silo.AddQuotaGrains(o => o.ConfigureWebhooks(w =>
+            {
+                w.Endpoints = [new WebhookEndpointOptions { Name = "ops", Url = Receiver.Url(GlobalPath), Secret = GlobalSecret }];
+                w.RetrySchedule = Schedule;
+                w.AttemptTimeout = AttemptTimeout;
+                w.AllowedPrivateNetworks = [.. AllowedPrivateNetworks];
+            }));
+            silo.Services.AddHttpClient(WebhookSender.SpaceHttpClientName).AddHttpMessageHandler(() => new ThrowsOnceHandler());
+        });
         builder.ConfigureClientHost(host => host.Services.AddQuotaClient(o => o.RetryDelay = TimeSpan.Zero));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -87,10 +92,29 @@ public class WebhookClusterFixture : IAsyncLifetime
                 return views;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"Space {spaceId}: the outbox shows {views.Count} notification(s), not what the test waits for.");
+            Assert.True(DateTime.UtcNow < deadline, $"Space {spaceId}: the outbox shows {views.Count} notification(s), not what the test waits for:{Describe(views)}");
             await Task.Delay(50);
         }
     }
+
+    /// <summary>Each notification with each endpoint's status, attempts and last answer: what a failed wait prints.</summary>
+    private static string Describe(IReadOnlyList<NotificationView> views) => string.Concat(views.Select(v =>
+        $"\n  {v.Kind} {v.Id}: " + string.Join("; ", v.Deliveries.Select(d =>
+            $"{d.EndpointId} {d.Status} after {d.Attempts} attempt(s), last {d.LastStatusCode?.ToString() ?? d.LastError ?? "none"}"))));
+}
+
+/// <summary>A handler that throws something no HTTP client documents, once per path starting with
+/// <see cref="Prefix"/>: what a faulty handler in the pipeline does.</summary>
+internal sealed class ThrowsOnceHandler : DelegatingHandler
+{
+    public const string Prefix = "throws-once-";
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Thrown = new(StringComparer.Ordinal);
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        request.RequestUri!.AbsolutePath.TrimStart('/') is var path && path.StartsWith(Prefix, StringComparison.Ordinal) && Thrown.TryAdd(path, true)
+            ? throw new InvalidOperationException("a handler failed")
+            : base.SendAsync(request, cancellationToken);
 }
 
 [CollectionDefinition(Name)]

@@ -238,6 +238,25 @@ public sealed class WebhookDeliveryTests(WebhookClusterFixture fixture)
         Assert.DoesNotContain(Receiver.At(path), r => r.Body.Contains(other, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_attempt_that_throws_anything_is_a_failed_attempt_retried_on_the_schedule()
+    {
+        var owner = WebhookClusterFixture.NewId("owner");
+        var spaceId = await fixture.CreateSpaceAsync(owner, 100);
+        var path = WebhookClusterFixture.NewId(ThrowsOnceHandler.Prefix.TrimEnd('-'));
+        var set = await fixture.Quota.SetWebhookEndpointAsync(spaceId, new SetWebhookEndpointRequest(owner, Receiver.Url(path), EndpointId: "flaky"));
+        Assert.True(set.Succeeded, set.Rejection?.ToString());
+
+        await fixture.SpendAsync(owner, spaceId, 50);
+
+        var view = Assert.Single(await fixture.WaitForNotificationsAsync(spaceId, v => v.Count == 1 && v[0].Deliveries.All(d => d.Status == DeliveryStatus.Delivered)));
+        var flaky = Assert.Single(view.Deliveries, d => d.EndpointId == "flaky");
+        Assert.Equal((2, (int?)200), (flaky.Attempts, flaky.LastStatusCode));
+        var attempts = (await fixture.Quota.GetWebhookDeliveriesAsync(spaceId)).Where(a => a.EndpointId == "flaky").OrderBy(a => a.Attempt).ToArray();
+        Assert.Equal([(1, (int?)null, (string?)"InvalidOperationException: a handler failed"), (2, 200, null)], attempts.Select(a => (a.Attempt, a.StatusCode, a.Error)).ToArray());
+        Assert.Single(await Receiver.WaitAsync(path, r => r.Count >= 1));
+    }
+
     private static string Json(DateTimeOffset instant) => JsonSerializer.Serialize(instant.ToUniversalTime());
 
     private static void Verify(string secret, ReceivedWebhook received)
