@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using QuotaGrains.Domain.Spaces;
 using QuotaGrains.Grains.Journal;
+using QuotaGrains.Grains.Options;
 
 namespace QuotaGrains.Grains.Notifications;
 
@@ -16,7 +17,8 @@ internal readonly record struct NotificationSweep(int Streams, int Records, int 
 /// anyone to call their Spaces (a quiet Space may next activate at its renewal, days later). A Space hands a
 /// notification over once its event is durable and its snapshot records how far it got, so a crash in between leaves
 /// the event in the dead silo's journal stream. At start (a restarted silo: the previous incarnation's stream) and
-/// whenever the membership declares a silo dead, this silo reads each departed silo's stream through the
+/// <see cref="WebhookOptions.DeadSiloSweepDelay"/> after the membership declares a silo dead (its Spaces recover
+/// first: the sweep decodes every record of the stream), this silo reads each departed silo's stream through the
 /// <see cref="JournalReader"/> (one read, cached for the Spaces that recover from it), and calls exactly the Spaces
 /// whose records there carry a notification-bearing event: each recovers and answers once its outbox holds every
 /// notification of its durable events (the outbox skips those it has). Nothing of this is on the debit path.
@@ -35,6 +37,7 @@ internal sealed partial class NotificationRecovery(
     IGrainFactory grains,
     IClusterMembershipService membership,
     IOptions<ClusterOptions> cluster,
+    IOptions<WebhookOptions> webhooks,
     ILogger<NotificationRecovery> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private const int Parallelism = 32;
@@ -173,7 +176,12 @@ internal sealed partial class NotificationRecovery(
 
             try
             {
-                await _wake.WaitAsync(failed ? retry : Timeout.InfiniteTimeSpan, cancellationToken);
+                // A death first lets its Spaces come back on the survivors; a failed sweep's retry does not wait for it.
+                if (await _wake.WaitAsync(failed ? retry : Timeout.InfiniteTimeSpan, cancellationToken) && webhooks.Value.DeadSiloSweepDelay > TimeSpan.Zero)
+                {
+                    LogSweepDeferred(webhooks.Value.DeadSiloSweepDelay);
+                    await Task.Delay(webhooks.Value.DeadSiloSweepDelay, cancellationToken);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -222,6 +230,9 @@ internal sealed partial class NotificationRecovery(
 
     [LoggerMessage(602, LogLevel.Warning, "Notification recovery: sweeping stream {Stream} failed; it is swept again.")]
     private partial void LogStreamFailed(Exception exception, string stream);
+
+    [LoggerMessage(604, LogLevel.Information, "Notification recovery: a silo was declared dead; its stream is swept in {Delay}, once its Spaces had their turn to recover.")]
+    private partial void LogSweepDeferred(TimeSpan delay);
 
     [LoggerMessage(603, LogLevel.Warning, "Notification recovery sweep failed; retrying in {Delay}, or at the next silo death.")]
     private partial void LogSweepFailed(Exception exception, TimeSpan delay);

@@ -44,6 +44,12 @@ public sealed class WebhookOptions
     /// activation (default 1 min, Orleans' minimum reminder period).</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long a silo waits, after the cluster declares another silo dead, before it sweeps that silo's journal
+    /// stream for notifications whose hand-over the crash interrupted (default 15 s). The sweep decodes every record of
+    /// the stream; right after a crash that CPU belongs to the dead silo's Spaces coming back on the survivors (a Space
+    /// that recovers because it is called hands its notifications over itself). A silo that starts sweeps at once.</summary>
+    public TimeSpan DeadSiloSweepDelay { get; set; } = TimeSpan.FromSeconds(15);
+
     public IReadOnlyList<TimeSpan> Schedule => RetrySchedule is { Length: > 0 } schedule ? schedule : DefaultRetrySchedule;
 
     /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
@@ -90,6 +96,11 @@ public sealed class WebhookOptions
         if (ReminderPeriod < TimeSpan.FromSeconds(1))
         {
             yield return "ReminderPeriod must be at least 1 second.";
+        }
+
+        if (DeadSiloSweepDelay < TimeSpan.Zero || DeadSiloSweepDelay > TimeSpan.FromMinutes(10))
+        {
+            yield return "DeadSiloSweepDelay must be between 0 and 10 minutes.";
         }
     }
 }

@@ -151,7 +151,8 @@ public sealed class NotificationKillTests(AzuriteFixture azurite, ITestOutputHel
     }
 
     /// <summary>As above, in a cluster of three silo processes: the silo where A lives is killed, and a survivor
-    /// delivers A's notification once the membership declares that silo dead, with nothing calling A.</summary>
+    /// delivers A's notification once the membership declares that silo dead and the sweep's delay passed, with nothing
+    /// calling A.</summary>
     [Fact]
     public async Task A_crossing_never_handed_over_on_a_silo_killed_in_a_cluster_is_delivered_by_a_survivor()
     {
@@ -173,6 +174,10 @@ public sealed class NotificationKillTests(AzuriteFixture azurite, ITestOutputHel
         var after = killed.Elapsed;
         var id = await AssertOneIdDeliveredAsync(cluster.Client, receiver, path, a);
         output.WriteLine($"A's notification {id} delivered {after.TotalMilliseconds:F0} ms after the kill.\n{cluster.Output}");
+
+        // The survivors swept the dead stream only once its Spaces had had their turn (DeadSiloSweepDelay, 15 s).
+        Assert.Contains("a silo was declared dead; its stream is swept in 00:00:15", cluster.Output, StringComparison.Ordinal);
+        Assert.True(after > TimeSpan.FromSeconds(15), $"delivered {after} after the kill, before the sweep's delay");
     }
 
     /// <summary>Webhooks to <paramref name="path"/>, and retention that does not run within a test: it wakes every Space
