@@ -182,7 +182,7 @@ public static class Cli
 
     public static readonly Option<bool> NoProxy = new("--no-proxy")
     {
-        Description = "Let the new silo talk to Azurite directly instead of through the counting proxy (then only Azurite's CPU and /proc I/O counters measure its storage traffic).",
+        Description = "Let the new silo (cluster: the survivors) talk to Azurite directly instead of through the counting proxies (then only Azurite's CPU and /proc I/O counters measure the storage traffic; a survivor's journal read comes from its reader's log).",
     };
 
     public static readonly Option<string?> AzuriteLocation = new("--azurite-location") { Description = "Azurite's data folder (default: a new temporary folder, deleted after the run)." };

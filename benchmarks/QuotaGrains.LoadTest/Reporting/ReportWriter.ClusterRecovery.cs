@@ -18,7 +18,7 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine(Inv, $"- run {r.RunId}, {r.StartedAt:yyyy-MM-dd HH:mm:ss} UTC · {MachineText(r.Machine)}; load average (1/5/15 min) {string.Join(" · ", r.LoadAverages)}");
         md.AppendLine(Inv, $"- {r.Silos} silo processes on Azure Table membership (cluster id {r.ClusterId}); {s.Spaces:N0} Spaces (one member each, Enterprise) set up on silo a alone, tail asked {s.TailMiB:0.#} MiB, {s.Concurrency} in flight, phase timeout {s.TimeoutSeconds:0} s, retry delay {s.RetryDelayMs:0} ms, seed {s.Seed}; {s.Azurite}; service id {s.ServiceId}");
-        md.AppendLine(Inv, $"- silo a: {string.Join(", ", s.FirstSiloEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}; survivors: the engine's options with `Quota__Silo__Clustering=azure`, each through its own counting proxies (blob, table){(s.InheritedQuotaEnvironment.Count == 0 ? "" : $"; all inherit {string.Join(", ", s.InheritedQuotaEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}")}");
+        md.AppendLine(Inv, $"- silo a: {string.Join(", ", s.FirstSiloEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}; survivors: the engine's options with `Quota__Silo__Clustering=azure`, {(s.Proxy ? "each through its own counting proxies (blob, table)" : "straight to Azurite (--no-proxy: their journal read from their reader's log, their requests not counted)")}{(s.InheritedQuotaEnvironment.Count == 0 ? "" : $"; all inherit {string.Join(", ", s.InheritedQuotaEnvironment.Select(p => $"`{p.Key}={p.Value}`"))}")}");
         AppendOutcomeAndSummary(md, r.Outcome, SummaryLines(r));
 
         md.AppendLine();
@@ -33,10 +33,13 @@ public static partial class ReportWriter
         md.AppendLine("| --- | ---: | ---: | --- | --- | --- | --- | ---: |");
         foreach (var v in r.Survivors)
         {
-            md.AppendLine(Inv, $"| {v.Name} (silo port {v.SiloPort}) | {v.ProcessId} | {v.SpacesActive:N0} | {Mib(v.JournalBytesRead)} ({v.ReadOverTail:0.00}×, {v.ReadOverStream:0.00}×) | {v.Blob.Requests:N0} ({Mib(v.Blob.BytesFromAzurite)}) | {v.Table.Requests:N0} ({v.MembershipRequests:N0}) | {v.CpuSeconds:0.0} ({v.CpuPercent:0}%) | {v.RssMiB:0} |");
+            var requests = r.Settings.Proxy
+                ? string.Create(Inv, $"{v.Blob.Requests:N0} ({Mib(v.Blob.BytesFromAzurite)}) | {v.Table.Requests:N0} ({v.MembershipRequests:N0})")
+                : "not counted | not counted";
+            md.AppendLine(Inv, $"| {v.Name} (silo port {v.SiloPort}) | {v.ProcessId} | {v.SpacesActive:N0} | {Mib(v.JournalBytesRead)} ({v.ReadOverTail:0.00}×, {v.ReadOverStream:0.00}×) | {requests} | {v.CpuSeconds:0.0} ({v.CpuPercent:0}%) | {v.RssMiB:0} |");
         }
 
-        foreach (var v in r.Survivors)
+        foreach (var v in r.Survivors.Where(_ => r.Settings.Proxy))
         {
             md.AppendLine();
             md.AppendLine(Inv, $"Silo {v.Name}: activations {string.Join(", ", v.Activations.Select(p => $"{p.Key} {p.Value:N0}"))}; blob {v.Blob.CutResponses:N0} cut off, table {v.Table.CutResponses:N0} cut off.");
@@ -59,7 +62,7 @@ public static partial class ReportWriter
         md.AppendLine("| ---: | --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: |");
         foreach (var row in r.Timeline)
         {
-            md.AppendLine(Inv, $"| {row.Seconds:0.0} | {row.Phase} | {row.DeadSiloStatus} | {row.BalanceServed:N0} | {row.ReserveServed:N0} | {row.Failures:N0} | {string.Join(" / ", row.JournalBytesRead.Select(Mib))} | {string.Join(" / ", row.TableRequests.Select(n => n.ToString("N0", Inv)))} | {string.Join(" / ", row.SiloCpuPercent.Select(p => p.ToString("0", Inv)))} | {row.AzuriteCpuPercent:0} ({row.AzuriteMainThreadCpuPercent:0}) |");
+            md.AppendLine(Inv, $"| {row.Seconds:0.0} | {row.Phase} | {row.DeadSiloStatus} | {row.BalanceServed:N0} | {row.ReserveServed:N0} | {row.Failures:N0} | {(r.Settings.Proxy ? string.Join(" / ", row.JournalBytesRead.Select(Mib)) : "—")} | {(r.Settings.Proxy ? string.Join(" / ", row.TableRequests.Select(n => n.ToString("N0", Inv))) : "—")} | {string.Join(" / ", row.SiloCpuPercent.Select(p => p.ToString("0", Inv)))} | {row.AzuriteCpuPercent:0} ({row.AzuriteMainThreadCpuPercent:0}) |");
         }
 
         AppendLogs(md, [("silo a (killed)", r.FirstSiloLog), .. r.Survivors.Select(v => ($"silo {v.Name}", (SiloLogSummary?)v.Log))]);
@@ -81,11 +84,11 @@ public static partial class ReportWriter
         foreach (var v in r.Survivors)
         {
             yield return string.Create(Inv,
-                $"silo {v.Name}: {v.SpacesActive:N0} Spaces; journal read {Mib(v.JournalBytesRead)} MiB = {v.ReadOverTail:0.00}× the tail ({v.ReadOverStream:0.00}× the whole stream); blob {v.Blob.Requests:N0} requests, {Mib(v.Blob.BytesFromAzurite)} MiB from Azurite; table {v.Table.Requests:N0} requests ({v.MembershipRequests:N0} membership), {Mib(v.Table.BytesFromAzurite)} MiB from Azurite; CPU {v.CpuSeconds:0.0} s ({v.CpuPercent:0}% of a core); log {string.Join(", ", v.Log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}");
+                $"silo {v.Name}: {v.SpacesActive:N0} Spaces; journal read {Mib(v.JournalBytesRead)} MiB = {v.ReadOverTail:0.00}× the tail ({v.ReadOverStream:0.00}× the whole stream); {(r.Settings.Proxy ? string.Create(Inv, $"blob {v.Blob.Requests:N0} requests, {Mib(v.Blob.BytesFromAzurite)} MiB from Azurite; table {v.Table.Requests:N0} requests ({v.MembershipRequests:N0} membership), {Mib(v.Table.BytesFromAzurite)} MiB from Azurite") : "storage requests not counted (--no-proxy)")}; CPU {v.CpuSeconds:0.0} s ({v.CpuPercent:0}% of a core); log {string.Join(", ", v.Log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}");
         }
 
         var c = r.Processes;
         yield return string.Create(Inv,
-            $"CPU over {c.Seconds:0.0} s from the kill: Azurite {c.AzuriteCpuSeconds:0.0} s ({c.AzuriteCpuPercent:0}% of a core; main thread {c.AzuriteMainThreadCpuPercent:0}%), RSS {c.AzuriteRssMiB:0} MiB; harness (proxies included) {c.HarnessCpuSeconds:0.0} s ({c.HarnessCpuPercent:0}%)");
+            $"CPU over {c.Seconds:0.0} s from the kill: Azurite {c.AzuriteCpuSeconds:0.0} s ({c.AzuriteCpuPercent:0}% of a core; main thread {c.AzuriteMainThreadCpuPercent:0}%), RSS {c.AzuriteRssMiB:0} MiB; harness{(r.Settings.Proxy ? " (proxies included)" : "")} {c.HarnessCpuSeconds:0.0} s ({c.HarnessCpuPercent:0}%)");
     }
 }

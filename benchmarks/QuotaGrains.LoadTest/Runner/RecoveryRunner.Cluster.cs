@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
@@ -66,9 +67,13 @@ public sealed partial class RecoveryRunner
                 for (var i = 1; i < options.Silos; i++)
                 {
                     var name = ((char)('a' + i)).ToString();
-                    var blob = HttpCountingProxy.Start("blob", azurite.BlobPort);
-                    var table = HttpCountingProxy.Start("table", azurite.TablePort);
-                    var connection = Azurite.ConnectionStringFor(blob.Port, azurite.QueuePort, table.Port);
+                    // Without the proxies (--no-proxy) the survivors talk to Azurite as a silo talks to its storage, and
+                    // the journal they read comes from their own reader's log.
+                    var blob = options.Proxy ? HttpCountingProxy.Start("blob", azurite.BlobPort) : null;
+                    var table = options.Proxy ? HttpCountingProxy.Start("table", azurite.TablePort) : null;
+                    var connection = blob is not null && table is not null
+                        ? Azurite.ConnectionStringFor(blob.Port, azurite.QueuePort, table.Port)
+                        : azurite.ConnectionString;
                     var silo = SiloHostProcess.Start(siloDll, connection, serviceId, clusterId, clustering, $"{stem}-silo-{name}.log");
                     survivors.Add(new Survivor(name, silo, blob, table));
                 }
@@ -378,41 +383,56 @@ public sealed partial class RecoveryRunner
             end.ResponseBodyBytes - start.ResponseBodyBytes, end.CutResponses - start.CutResponses, kinds);
     }
 
+    /// <summary>The journal reader's line for one read of a stream (event 201), with the bytes it read.</summary>
+    [GeneratedRegex(@"Journal reader: stream \S+ read for \d+ recovering Space\(s\): (?<bytes>\d+) bytes in \d+ storage requests")]
+    private static partial Regex ReaderLine();
+
     /// <summary>Body bytes of ranged blob reads (the journal; snapshots and the rest are Table).</summary>
     private static long JournalBytes(HttpCountingProxy blob) =>
         blob.Rows().Where(r => r.Kind.StartsWith("GET blob", StringComparison.Ordinal)).Sum(r => r.ResponseBodyBytes);
 
-    /// <summary>A surviving silo with its own counting proxies in front of Azurite's blob and table ports.</summary>
-    private sealed class Survivor(string name, SiloHostProcess silo, HttpCountingProxy blob, HttpCountingProxy table) : IAsyncDisposable
+    /// <summary>A surviving silo, with its own counting proxies in front of Azurite's blob and table ports unless the
+    /// run goes without them.</summary>
+    private sealed class Survivor(string name, SiloHostProcess silo, HttpCountingProxy? blob, HttpCountingProxy? table) : IAsyncDisposable
     {
-        private ProxyServiceSummary _blobAtKill = null!;
-        private ProxyServiceSummary _tableAtKill = null!;
+        private static readonly ProxyDelta NotCounted = new(0, 0, 0, 0, 0, []);
+        private ProxyServiceSummary? _blobAtKill;
+        private ProxyServiceSummary? _tableAtKill;
 
         public string Name { get; } = name;
 
         public SiloHostProcess Silo { get; } = silo;
 
-        public HttpCountingProxy BlobProxy { get; } = blob;
+        public HttpCountingProxy? BlobProxy { get; } = blob;
 
-        public HttpCountingProxy TableProxy { get; } = table;
+        public HttpCountingProxy? TableProxy { get; } = table;
 
         public long JournalBytesAtKill { get; private set; }
 
         public long TableRequestsAtKill { get; private set; }
 
+        /// <summary>Journal bytes read so far: through the proxy, or 0 when nothing counts them as they pass.</summary>
+        public long JournalBytesNow => BlobProxy is null ? 0 : JournalBytes(BlobProxy);
+
+        public long TableRequestsNow => TableProxy?.Requests ?? 0;
+
         public void MarkKill()
         {
-            _blobAtKill = Summarize(BlobProxy)!;
-            _tableAtKill = Summarize(TableProxy)!;
-            JournalBytesAtKill = JournalBytes(BlobProxy);
-            TableRequestsAtKill = TableProxy.Requests;
+            _blobAtKill = Summarize(BlobProxy);
+            _tableAtKill = Summarize(TableProxy);
+            JournalBytesAtKill = JournalBytesNow;
+            TableRequestsAtKill = TableRequestsNow;
         }
 
-        public (ProxyDelta Blob, ProxyDelta Table) Since() => (Delta(_blobAtKill, Summarize(BlobProxy)!), Delta(_tableAtKill, Summarize(TableProxy)!));
+        public (ProxyDelta Blob, ProxyDelta Table) Since() => (
+            _blobAtKill is null ? NotCounted : Delta(_blobAtKill, Summarize(BlobProxy)!),
+            _tableAtKill is null ? NotCounted : Delta(_tableAtKill, Summarize(TableProxy)!));
 
         public SurvivorReport Report(SurvivorWindow window, IReadOnlyDictionary<string, int> activations, long streamBytes, long tailBytes)
         {
-            var journal = window.Blob.Kinds.Where(k => k.Kind.StartsWith("GET blob", StringComparison.Ordinal)).Sum(k => k.ResponseBodyBytes);
+            var journal = BlobProxy is null
+                ? ReaderLogBytes(Silo)
+                : window.Blob.Kinds.Where(k => k.Kind.StartsWith("GET blob", StringComparison.Ordinal)).Sum(k => k.ResponseBodyBytes);
             var membership = window.Table.Kinds.Where(k => k.Kind.Contains(MembershipTable, StringComparison.Ordinal)).ToList();
             var spaces = activations.Where(a => a.Key.Contains("SpaceGrain", StringComparison.Ordinal) && !a.Key.Contains("Maintenance", StringComparison.Ordinal)).Sum(a => a.Value);
             return new SurvivorReport(Name, Silo.ProcessId, Silo.SiloPort, Silo.GatewayPort, spaces, new SortedDictionary<string, int>(activations.ToDictionary(), StringComparer.Ordinal),
@@ -423,11 +443,37 @@ public sealed partial class RecoveryRunner
         public async ValueTask DisposeAsync()
         {
             await Silo.DisposeAsync();
-            await BlobProxy.DisposeAsync();
-            await TableProxy.DisposeAsync();
+            if (BlobProxy is not null)
+            {
+                await BlobProxy.DisposeAsync();
+            }
+
+            if (TableProxy is not null)
+            {
+                await TableProxy.DisposeAsync();
+            }
         }
 
         private static double Ratio(long a, long b) => b <= 0 ? 0 : Math.Round((double)a / b, 3);
+
+        /// <summary>The bytes the silo's journal reader says it read (its "Journal reader: stream … read for …" lines;
+        /// a survivor reads no journal before the kill).</summary>
+        private static long ReaderLogBytes(SiloHostProcess silo)
+        {
+            silo.FlushLog();
+            using var stream = new FileStream(silo.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            long bytes = 0;
+            while (reader.ReadLine() is { } line)
+            {
+                if (ReaderLine().Match(line) is { Success: true } match)
+                {
+                    bytes += long.Parse(match.Groups["bytes"].ValueSpan, CultureInfo.InvariantCulture);
+                }
+            }
+
+            return bytes;
+        }
     }
 
     private sealed record SurvivorWindow(ProxyDelta Blob, ProxyDelta Table, double CpuSeconds, double CpuPercent);
@@ -463,8 +509,8 @@ public sealed partial class RecoveryRunner
                 azurite.MainThread,
                 self.TotalProcessorTime.TotalSeconds,
                 _survivors.Select(s => s.Silo.CpuSeconds()).ToList(),
-                _survivors.Select(s => JournalBytes(s.BlobProxy) - s.JournalBytesAtKill).ToList(),
-                _survivors.Select(s => s.TableProxy.Requests - s.TableRequestsAtKill).ToList());
+                _survivors.Select(s => s.JournalBytesNow - s.JournalBytesAtKill).ToList(),
+                _survivors.Select(s => s.TableRequestsNow - s.TableRequestsAtKill).ToList());
         }
 
         public (ClusterProcessWindow Processes, IReadOnlyList<SurvivorWindow> Survivors) Stop()

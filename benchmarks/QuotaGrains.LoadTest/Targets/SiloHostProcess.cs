@@ -211,6 +211,18 @@ public sealed partial class SiloHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes what the silo printed so far to <see cref="LogPath"/>, for a reader of that file.</summary>
+    public void FlushLog()
+    {
+        lock (_lock)
+        {
+            if (!_logClosed)
+            {
+                _log.Flush();
+            }
+        }
+    }
+
     /// <summary>The last lines it printed (for a silo that did not get ready).</summary>
     public string Tail()
     {
