@@ -76,7 +76,7 @@ public sealed class DeadStreamPrefetchTests : IDisposable
 
         _membership.Publish(Snapshot(1, (Self, SiloStatus.Active), (Other, SiloStatus.Active)));
         _membership.Publish(Snapshot(2, (Self, SiloStatus.Active), (Other, SiloStatus.Dead)));
-        await WaitUntilAsync(() => reader.CachedBytes > 0 && _store.Reads > 0);
+        await Eventually.TrueAsync(() => reader.CachedBytes > 0 && _store.Reads > 0);
         Assert.True(await _store.Inner.IsFenceSegmentAsync(JournalPosition.SegmentNameOf(OtherStream, 1), CancellationToken.None));
 
         // The first Space to ask joins the read ahead (or finds it done): one listing in all.
@@ -91,16 +91,6 @@ public sealed class DeadStreamPrefetchTests : IDisposable
         Assert.Equal((lists, reads), (_store.Lists, _store.Reads));
         await stop.CancelAsync();
         await run;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(5);
-        }
     }
 
     private JournalReader NewReader() => new(

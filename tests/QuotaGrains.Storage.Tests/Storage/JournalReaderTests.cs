@@ -125,7 +125,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         var listing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _store.BeforeList = () => listing.Task;
         var again = reader.ReadAsync(space, from, CancellationToken.None);
-        await WaitUntilAsync(() => _store.RangeReads == reads + 1);
+        await Eventually.TrueAsync(() => _store.RangeReads == reads + 1);
         Assert.False(again.IsCompleted);
         listing.SetResult();
 
@@ -150,7 +150,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         _store.BeforeList = () => listing.Task;
         var reads = _store.RangeReads;
         var wave = reader.ReadAsync("a", first, CancellationToken.None);
-        await WaitUntilAsync(() => _store.RangeReads == reads + 1);
+        await Eventually.TrueAsync(() => _store.RangeReads == reads + 1);
         Assert.Equal(0, (await journal.AppendAsync("a", JournalRecord.Encode("a", 2, 1, [2]))).Segment);
         Assert.Equal(1, (await journal.AppendAsync("a", JournalRecord.Encode("a", 3, 1, [3]))).Segment);
         listing.SetResult();
@@ -215,7 +215,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         _store.BeforeRead = () => gate.Task;
 
         var first = reader.ReadAsync(a.Key, a.Value.From, CancellationToken.None);
-        await WaitUntilAsync(() => _store.Lists == 1);
+        await Eventually.TrueAsync(() => _store.Lists == 1);
         var second = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
         gate.SetResult();
 
@@ -237,7 +237,7 @@ public sealed class JournalReaderTests : IAsyncLifetime
         _store.BeforeRead = () => gate.Task;
 
         var first = reader.ReadAsync(a.Key, a.Value.From, CancellationToken.None);
-        await WaitUntilAsync(() => _store.Lists == 1);
+        await Eventually.TrueAsync(() => _store.Lists == 1);
         Volatile.Write(ref dead, true);
         var second = reader.ReadAsync(b.Key, b.Value.From, CancellationToken.None);
         gate.SetResult();
@@ -387,10 +387,10 @@ public sealed class JournalReaderTests : IAsyncLifetime
         _store.BeforeAppend = () => gate.Task;
         await using var journal = NewWriter("svc/silo-c", segmentBlocks: 1);
         var first = journal.AppendAsync("a", JournalRecord.Encode("a", 1, 1, [1]));
-        await WaitUntilAsync(() => _store.AppendsStarted == 1);
+        await Eventually.TrueAsync(() => _store.AppendsStarted == 1);
         _store.BeforeAppend = null;
         var second = journal.AppendAsync("b", JournalRecord.Encode("b", 1, 1, [2]));
-        await WaitUntilAsync(() => journal.QueueDepth == 0);
+        await Eventually.TrueAsync(() => journal.QueueDepth == 0);
 
         // The second record waits for the first block's answer before its segment is opened.
         Assert.Equal(["svc/silo-c/00000000"], await _store.Inner.ListSegmentsAsync("svc/silo-c/", CancellationToken.None));
@@ -399,16 +399,6 @@ public sealed class JournalReaderTests : IAsyncLifetime
         gate.SetResult();
         Assert.Equal(0, (await first).Segment);
         Assert.Equal(1, (await second).Segment);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(5);
-        }
     }
 
     private async Task<long> TailBytesAsync()
