@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace QuotaGrains.Tests.UsagePage;
@@ -112,9 +113,10 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
             }
 
             await page.Locator("#ledger-next").ClickAsync();
-            // The next page's own element, not the load event: the page keeps a live-update stream open, and on a
-            // loaded machine "load" came later than any deadline once (CI, 2026-12-05).
-            await page.WaitForURLAsync($"**page={number + 1}", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+            // The next page's own URL and element, polled, never a load state: the page keeps a live-update stream
+            // open, and on a loaded machine "load" came later than any deadline (CI, 2026-12-05; and 12-06, where
+            // WaitForURLAsync with WaitUntil Commit still ended in Frame.WaitForLoadStateAsync and timed out).
+            await Assertions.Expect(page).ToHaveURLAsync(new Regex($"[?&]page={number + 1}(&|$)"));
             await Assertions.Expect(page.Locator("#ledger-page")).ToHaveTextAsync($"Page {number + 1}");
             await Assertions.Expect(page.Locator("#ledger-entries tbody tr")).ToHaveCountAsync(number + 1 < 4 ? 20 : 2);
         }
@@ -126,7 +128,7 @@ public sealed class UsagePageBrowserTests(UsagePageFixture fixture)
         await page.Locator("#ledger-first").ClickAsync();
         await Assertions.Expect(page.Locator("#ledger-page")).ToHaveTextAsync("Page 1");
         await page.Locator("#show-cycle").ClickAsync();
-        await page.WaitForURLAsync("**cycle=*", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("[?&]cycle="));
         await Assertions.Expect(page.Locator("#ledger-entries tbody tr")).ToHaveCountAsync(20);
         Assert.Equal("1", await page.Locator("#ledger-entries tbody tr").First.GetAttributeAsync("data-sequence"));
         Assert.Equal(20, await page.Locator("#ledger-entries tbody tr").CountAsync());
