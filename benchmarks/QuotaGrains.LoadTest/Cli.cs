@@ -27,21 +27,17 @@ public static class Cli
 
     public static readonly Option<int> Concurrency = new("--concurrency", "-c") { Description = "Operations in flight (closed-loop workers).", DefaultValueFactory = _ => 256 };
 
-    public static readonly Option<TimeSpan> Duration = new("--duration", "-d")
-    {
-        Description = "Measured time after the warm-up, e.g. 15s, 2m (at most 1h).",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(15),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> Duration = DurationOption(
+        "--duration",
+        "Measured time after the warm-up, e.g. 15s, 2m (at most 1h).",
+        TimeSpan.FromSeconds(15), "-d");
 
     public static readonly Option<long> Ops = new("--ops") { Description = "Stop after this many measured operations (0 = only the duration bounds the run).", DefaultValueFactory = _ => 0 };
 
-    public static readonly Option<TimeSpan> Warmup = new("--warmup")
-    {
-        Description = "Load before measuring, not reported, e.g. 3s.",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(3),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> Warmup = DurationOption(
+        "--warmup",
+        "Load before measuring, not reported, e.g. 3s.",
+        TimeSpan.FromSeconds(3));
 
     public static readonly Option<double> FailureRate = new("--failure-rate") { Description = "Fraction of items whose generation fails and is refunded.", DefaultValueFactory = _ => 0.05 };
 
@@ -152,33 +148,25 @@ public static class Cli
 
     public static readonly Option<double> TailMb = new("--tail-mb") { Description = "Journal tail to build before the kill, in MiB (2^20 bytes) appended after every Space's snapshot.", DefaultValueFactory = _ => 50 };
 
-    public static readonly Option<TimeSpan> RecoveryTimeout = new("--timeout")
-    {
-        Description = "Each recovery phase (balance reads, then reserves) and the audit stop after this long; what is not served then is the result (\"did not converge\").",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(240),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> RecoveryTimeout = DurationOption(
+        "--timeout",
+        "Each recovery phase (balance reads, then reserves) and the audit stop after this long; what is not served then is the result (\"did not converge\").",
+        TimeSpan.FromSeconds(240));
 
-    public static readonly Option<TimeSpan> RetryDelay = new("--retry-delay")
-    {
-        Description = "Wait after a failed call before asking the same Space again.",
-        DefaultValueFactory = _ => TimeSpan.FromMilliseconds(100),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> RetryDelay = DurationOption(
+        "--retry-delay",
+        "Wait after a failed call before asking the same Space again.",
+        TimeSpan.FromMilliseconds(100));
 
-    public static readonly Option<TimeSpan> ReadyTimeout = new("--ready-timeout")
-    {
-        Description = "How long a silo process may take to print \"Ready.\".",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(120),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> ReadyTimeout = DurationOption(
+        "--ready-timeout",
+        "How long a silo process may take to print \"Ready.\".",
+        TimeSpan.FromSeconds(120));
 
-    public static readonly Option<TimeSpan> MaxTraffic = new("--max-traffic")
-    {
-        Description = "Kill the first silo after this much traffic even if the tail is shorter than --tail-mb (reported).",
-        DefaultValueFactory = _ => TimeSpan.FromMinutes(20),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> MaxTraffic = DurationOption(
+        "--max-traffic",
+        "Kill the first silo after this much traffic even if the tail is shorter than --tail-mb (reported).",
+        TimeSpan.FromMinutes(20));
 
     public static readonly Option<bool> NoProxy = new("--no-proxy")
     {
@@ -205,19 +193,15 @@ public static class Cli
         Description = "Cluster scenario: Spaces of the survivors' own, created once they joined and given reserve → commit traffic for --warm-up before the kill (0 = survivors that joined cold, the default). A survivor of a cluster that has run a while has its code paths warm; this measures that.",
     };
 
-    public static readonly Option<TimeSpan> WarmUp = new("--warm-up")
-    {
-        Description = "How long the survivors' own Spaces get traffic before the kill (with --warm-survivors).",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(20),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> WarmUp = DurationOption(
+        "--warm-up",
+        "How long the survivors' own Spaces get traffic before the kill (with --warm-survivors).",
+        TimeSpan.FromSeconds(20));
 
-    public static readonly Option<TimeSpan> WarmSettle = new("--warm-settle")
-    {
-        Description = "After the warm-up, the survivors idle this long before the first silo's traffic resumes and it is killed: past their SnapshotInterval (30 s), so that their own Spaces' snapshots are written before the kill, not at it.",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(35),
-        CustomParser = r => ParseDuration(r),
-    };
+    public static readonly Option<TimeSpan> WarmSettle = DurationOption(
+        "--warm-settle",
+        "After the warm-up, the survivors idle this long before the first silo's traffic resumes and it is killed: past their SnapshotInterval (30 s), so that their own Spaces' snapshots are written before the kill, not at it.",
+        TimeSpan.FromSeconds(35));
 
     public static readonly Option<bool> ReadyToRun = new("--ready-to-run")
     {
@@ -410,6 +394,10 @@ public static class Cli
             MaxErrors = parse.GetValue(MaxErrors),
         };
     }
+
+    /// <summary>An option that takes a duration (see <see cref="ParseDuration"/>).</summary>
+    private static Option<TimeSpan> DurationOption(string name, string description, TimeSpan defaultValue, params string[] aliases) =>
+        new(name, aliases) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = ParseDuration };
 
     /// <summary>15s, 500ms, 2m, 1h, a plain number of seconds, or a TimeSpan (00:00:15).</summary>
     private static TimeSpan ParseDuration(ArgumentResult result)
