@@ -95,6 +95,8 @@ public sealed record ClusterTimes(
 /// <param name="JournalBytesRead">Body bytes of its ranged blob reads (<c>GET blob</c>): the journal it read.</param>
 /// <param name="ReadOverTail">Those bytes over the dead stream's bytes after setup (1.0 = the tail read once).</param>
 /// <param name="ReadOverStream">Those bytes over the dead stream's whole length.</param>
+/// <param name="JournalBytesFromPeers">Bytes of the dead stream the other survivor gave it (its reader's log lines): the
+/// survivors split the read (<c>Quota:Journal:ShareDeadStreamReads</c>).</param>
 /// <param name="MembershipRequests">Requests of the Table traffic that were Orleans' membership table (OrleansSiloInstances); they are in <see cref="Table"/> too.</param>
 public sealed record SurvivorReport(
     string Name,
@@ -106,6 +108,7 @@ public sealed record SurvivorReport(
     long JournalBytesRead,
     double ReadOverTail,
     double ReadOverStream,
+    long JournalBytesFromPeers,
     ProxyDelta Blob,
     ProxyDelta Table,
     long MembershipRequests,

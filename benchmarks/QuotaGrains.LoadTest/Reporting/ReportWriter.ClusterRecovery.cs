@@ -29,14 +29,14 @@ public static partial class ReportWriter
         md.AppendLine();
         md.AppendLine("## Survivors (from the kill to the end of the reserve phase)");
         md.AppendLine();
-        md.AppendLine("| silo | pid | Spaces active after the balance phase | journal read MiB (× tail, × stream) | blob requests (MiB from Azurite) | table requests (of which membership) | CPU s (% of a core) | RSS MiB |");
-        md.AppendLine("| --- | ---: | ---: | --- | --- | --- | --- | ---: |");
+        md.AppendLine("| silo | pid | Spaces active after the balance phase | journal read MiB (× tail, × stream) | MiB from the other survivor | blob requests (MiB from Azurite) | table requests (of which membership) | CPU s (% of a core) | RSS MiB |");
+        md.AppendLine("| --- | ---: | ---: | --- | ---: | --- | --- | --- | ---: |");
         foreach (var v in r.Survivors)
         {
             var requests = r.Settings.Proxy
                 ? string.Create(Inv, $"{v.Blob.Requests:N0} ({Mib(v.Blob.BytesFromAzurite)}) | {v.Table.Requests:N0} ({v.MembershipRequests:N0})")
                 : "not counted | not counted";
-            md.AppendLine(Inv, $"| {v.Name} (silo port {v.SiloPort}) | {v.ProcessId} | {v.SpacesActive:N0} | {Mib(v.JournalBytesRead)} ({v.ReadOverTail:0.00}×, {v.ReadOverStream:0.00}×) | {requests} | {v.CpuSeconds:0.0} ({v.CpuPercent:0}%) | {v.RssMiB:0} |");
+            md.AppendLine(Inv, $"| {v.Name} (silo port {v.SiloPort}) | {v.ProcessId} | {v.SpacesActive:N0} | {Mib(v.JournalBytesRead)} ({v.ReadOverTail:0.00}×, {v.ReadOverStream:0.00}×) | {Mib(v.JournalBytesFromPeers)} | {requests} | {v.CpuSeconds:0.0} ({v.CpuPercent:0}%) | {v.RssMiB:0} |");
         }
 
         foreach (var v in r.Survivors.Where(_ => r.Settings.Proxy))
@@ -84,7 +84,7 @@ public static partial class ReportWriter
         foreach (var v in r.Survivors)
         {
             yield return string.Create(Inv,
-                $"silo {v.Name}: {v.SpacesActive:N0} Spaces; journal read {Mib(v.JournalBytesRead)} MiB = {v.ReadOverTail:0.00}× the tail ({v.ReadOverStream:0.00}× the whole stream); {(r.Settings.Proxy ? string.Create(Inv, $"blob {v.Blob.Requests:N0} requests, {Mib(v.Blob.BytesFromAzurite)} MiB from Azurite; table {v.Table.Requests:N0} requests ({v.MembershipRequests:N0} membership), {Mib(v.Table.BytesFromAzurite)} MiB from Azurite") : "storage requests not counted (--no-proxy)")}; CPU {v.CpuSeconds:0.0} s ({v.CpuPercent:0}% of a core); log {string.Join(", ", v.Log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}");
+                $"silo {v.Name}: {v.SpacesActive:N0} Spaces; journal read {Mib(v.JournalBytesRead)} MiB = {v.ReadOverTail:0.00}× the tail ({v.ReadOverStream:0.00}× the whole stream), {Mib(v.JournalBytesFromPeers)} MiB from the other survivor; {(r.Settings.Proxy ? string.Create(Inv, $"blob {v.Blob.Requests:N0} requests, {Mib(v.Blob.BytesFromAzurite)} MiB from Azurite; table {v.Table.Requests:N0} requests ({v.MembershipRequests:N0} membership), {Mib(v.Table.BytesFromAzurite)} MiB from Azurite") : "storage requests not counted (--no-proxy)")}; CPU {v.CpuSeconds:0.0} s ({v.CpuPercent:0}% of a core); log {string.Join(", ", v.Log.LinesByLevel.Select(p => $"{p.Key} {p.Value:N0}"))}");
         }
 
         var c = r.Processes;

@@ -298,7 +298,7 @@ public sealed partial class RecoveryRunner
     {
         static string S(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "—";
         var reads = string.Join(", ", survivors.Select(s => string.Create(CultureInfo.InvariantCulture,
-            $"{s.Name}: {s.SpacesActive:N0} Spaces, {Mib(s.JournalBytesRead)} MiB read ({s.ReadOverTail:0.00}× the tail)")));
+            $"{s.Name}: {s.SpacesActive:N0} Spaces, {Mib(s.JournalBytesRead)} MiB read ({s.ReadOverTail:0.00}× the tail) and {Mib(s.JournalBytesFromPeers)} MiB from the other survivor")));
         return string.Create(CultureInfo.InvariantCulture,
             $"detection {S(t.DeclaredDeadSeconds)}, recovery {S(t.RecoverySeconds)} (target < {t.TargetRecoverySeconds:0} s: {(t.RecoveryWithinTarget is { } ok ? ok ? "met" : "missed" : "—")}), total {S(t.AllBalancesServedSeconds)}; reserves all served {S(t.AllReservesServedSeconds)} after the kill; dead stream tail {Mib(tail)} MiB; {reads}");
     }
@@ -384,7 +384,7 @@ public sealed partial class RecoveryRunner
     }
 
     /// <summary>The journal reader's line for one read of a stream (event 201), with the bytes it read.</summary>
-    [GeneratedRegex(@"Journal reader: stream \S+ read for \d+ recovering Space\(s\): (?<bytes>\d+) bytes in \d+ storage requests")]
+    [GeneratedRegex(@"Journal reader: stream \S+ read for \d+ recovering Space\(s\): (?<bytes>\d+) bytes in \d+ storage requests and (?<peers>\d+) bytes in \d+ ranges from other silos.*; (?<served>\d+) bytes read from the store for other silos in all")]
     private static partial Regex ReaderLine();
 
     /// <summary>Body bytes of ranged blob reads (the journal; snapshots and the rest are Table).</summary>
@@ -430,13 +430,14 @@ public sealed partial class RecoveryRunner
 
         public SurvivorReport Report(SurvivorWindow window, IReadOnlyDictionary<string, int> activations, long streamBytes, long tailBytes)
         {
+            var logged = ReaderLogBytes(Silo);
             var journal = BlobProxy is null
-                ? ReaderLogBytes(Silo)
+                ? logged.FromStore
                 : window.Blob.Kinds.Where(k => k.Kind.StartsWith("GET blob", StringComparison.Ordinal)).Sum(k => k.ResponseBodyBytes);
             var membership = window.Table.Kinds.Where(k => k.Kind.Contains(MembershipTable, StringComparison.Ordinal)).ToList();
             var spaces = activations.Where(a => a.Key.Contains("SpaceGrain", StringComparison.Ordinal) && !a.Key.Contains("Maintenance", StringComparison.Ordinal)).Sum(a => a.Value);
             return new SurvivorReport(Name, Silo.ProcessId, Silo.SiloPort, Silo.GatewayPort, spaces, new SortedDictionary<string, int>(activations.ToDictionary(), StringComparer.Ordinal),
-                journal, Ratio(journal, tailBytes), Ratio(journal, streamBytes), window.Blob, window.Table, membership.Sum(k => k.Count),
+                journal, Ratio(journal, tailBytes), Ratio(journal, streamBytes), logged.FromPeers, window.Blob, window.Table, membership.Sum(k => k.Count),
                 membership.Sum(k => k.RequestBodyBytes + k.ResponseBodyBytes), window.CpuSeconds, window.CpuPercent, Silo.ResidentMiB(), Silo.Summary());
         }
 
@@ -456,23 +457,26 @@ public sealed partial class RecoveryRunner
 
         private static double Ratio(long a, long b) => b <= 0 ? 0 : Math.Round((double)a / b, 3);
 
-        /// <summary>The bytes the silo's journal reader says it read (its "Journal reader: stream … read for …" lines;
-        /// a survivor reads no journal before the kill).</summary>
-        private static long ReaderLogBytes(SiloHostProcess silo)
+        /// <summary>The bytes the silo's journal reader says it read from the store (for itself, and first for the other
+        /// survivor) and got from the other survivor (its "Journal reader: stream … read for …" lines; a survivor reads no
+        /// journal before the kill).</summary>
+        private static (long FromStore, long FromPeers) ReaderLogBytes(SiloHostProcess silo)
         {
             silo.FlushLog();
             using var stream = new FileStream(silo.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using var reader = new StreamReader(stream);
-            long bytes = 0;
+            long bytes = 0, peers = 0, served = 0;
             while (reader.ReadLine() is { } line)
             {
                 if (ReaderLine().Match(line) is { Success: true } match)
                 {
                     bytes += long.Parse(match.Groups["bytes"].ValueSpan, CultureInfo.InvariantCulture);
+                    peers += long.Parse(match.Groups["peers"].ValueSpan, CultureInfo.InvariantCulture);
+                    served = Math.Max(served, long.Parse(match.Groups["served"].ValueSpan, CultureInfo.InvariantCulture));
                 }
             }
 
-            return bytes;
+            return (bytes + served, peers);
         }
     }
 

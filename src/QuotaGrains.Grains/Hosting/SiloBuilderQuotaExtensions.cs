@@ -150,6 +150,12 @@ public static class SiloBuilderQuotaExtensions
         services.TryAddSingleton<QuotaGrains.Grains.Spaces.SpaceLogServices>();
         services.TryAddSingleton<IStreamFencing, MembershipStreamFencing>();
         services.TryAddSingleton<JournalReader>();
+
+        // The silos that recover from a dead stream split its reads (Quota:Journal:ShareDeadStreamReads).
+        services.TryAddSingleton<IJournalPeerServiceClient, JournalPeerServiceClient>();
+        services.TryAddSingleton<IJournalPeers, OrleansJournalPeers>();
+        services.TryAddSingleton<DeadStreamShare>();
+        builder.AddGrainService<JournalPeerService>();
         services.TryAddSingleton<SnapshotWriteLimiter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, JournalLifecycle>();
         services.TryAddSingleton<JournalRetention>();

@@ -32,6 +32,9 @@ internal sealed partial class JournalReader : IDisposable
     private readonly ILogger<JournalReader> _logger;
     private readonly JournalRuntime _runtime;
     private readonly IStreamFencing? _fencing;
+    private readonly DeadStreamShare? _share;
+    private readonly ReadTally _served = new();
+    private long _bytesFromPeers;
     private readonly SemaphoreSlim _reads;
     private readonly Dictionary<string, CachedStream> _streams = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
@@ -39,10 +42,13 @@ internal sealed partial class JournalReader : IDisposable
     /// <param name="runtime">Where its reads run and which clock its pauses and idle timer read (<see cref="JournalRuntime.Default"/>).</param>
     /// <param name="fencing">Fences a dead silo's stream before it is read (none: streams are read as they are, and
     /// every stream may grow).</param>
-    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null, IStreamFencing? fencing = null)
+    /// <param name="share">Splits the reads of a fenced stream with the other silos recovering from it (none: this silo
+    /// reads all of it from the store).</param>
+    public JournalReader(IJournalStore store, IOptions<JournalOptions> options, QuotaInstruments instruments, ILogger<JournalReader> logger, JournalRuntime? runtime = null, IStreamFencing? fencing = null, DeadStreamShare? share = null)
     {
         _runtime = runtime ?? JournalRuntime.Default;
         _fencing = fencing;
+        _share = share;
         _store = store;
         _options = options.Value;
         _instruments = instruments;
@@ -61,6 +67,12 @@ internal sealed partial class JournalReader : IDisposable
             }
         }
     }
+
+    /// <summary>Bytes of fenced streams this silo was given by the other silos that read them (<see cref="DeadStreamShare"/>).</summary>
+    public long BytesFromPeers => Interlocked.Read(ref _bytesFromPeers);
+
+    /// <summary>Bytes this silo read from the store because another silo asked for them.</summary>
+    public long BytesForPeers => _served.Bytes;
 
     /// <summary>The records of <paramref name="spaceId"/> at or after <paramref name="from"/> in its stream, in stream
     /// order, as a read that started after this call found them. Fails with <see cref="QuotaUnavailableException"/> if
@@ -86,6 +98,19 @@ internal sealed partial class JournalReader : IDisposable
     {
         var waiter = new RecordsWaiter(new JournalPosition(stream, 0, 0));
         return Enqueue(stream, waiter, cancellationToken);
+    }
+
+    /// <summary>A range of a fenced stream's segment for another silo that recovers from it (<see cref="DeadStreamShare"/>):
+    /// from this silo's own read of that range, or read from the store for it.</summary>
+    public Task<byte[]> ServePeerAsync(string segment, long offset, int length)
+    {
+        if (length <= 0 || length > _options.RecoveryReadBytes || offset < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"A peer may ask for up to {_options.RecoveryReadBytes} bytes at an offset of 0 or more.");
+        }
+
+        Task<byte[]> FromStore(CancellationToken _) => ReadFromStoreAsync(segment, offset, length, _served, _stopping.Token);
+        return _share is { } share ? share.ServeAsync(segment, offset, length, FromStore) : _runtime.Run(() => FromStore(CancellationToken.None));
     }
 
     /// <summary>Drops what is cached of <paramref name="stream"/> (its segments were deleted).</summary>
@@ -212,7 +237,7 @@ internal sealed partial class JournalReader : IDisposable
                     throw fenceFailure;
                 }
 
-                await FillAsync(stream, from, read, _stopping.Token);
+                await FillAsync(stream, from, final, read, _stopping.Token);
                 lock (_streams)
                 {
                     stream.Reading = null;
@@ -223,7 +248,7 @@ internal sealed partial class JournalReader : IDisposable
                     }
                 }
 
-                LogStreamRead(stream.Name, read.Bytes, read.Requests, batch.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, stream.CachedBytes);
+                LogStreamRead(stream.Name, read.Bytes, read.Requests, read.PeerBytes, read.PeerRanges, batch.Count, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, stream.CachedBytes, _served.Bytes);
             }
             catch (Exception exception)
             {
@@ -261,9 +286,11 @@ internal sealed partial class JournalReader : IDisposable
     /// each one's ask. That early read only counts if the listing shows no later segment: with one, the segment is read
     /// on again after the listing, since a block may have landed in it after the early read and before the writer
     /// opened the next segment (the segment is then taken as final, see below).</remarks>
-    private async Task FillAsync(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
+    /// <param name="fenced">The stream was fenced before this read: its ranges may be shared with the other silos that
+    /// read it (<see cref="DeadStreamShare"/>).</param>
+    private async Task FillAsync(CachedStream stream, JournalPosition from, bool fenced, ReadTally read, CancellationToken cancellationToken)
     {
-        var early = StartTailRead(stream, from, read, cancellationToken);
+        var early = StartTailRead(stream, from, fenced, read, cancellationToken);
         var listing = ListAsync(stream.Name, read, cancellationToken);
 
         // Both settle before anything goes on, whichever fails: no read of this wave may still run into the next one's.
@@ -302,7 +329,7 @@ internal sealed partial class JournalReader : IDisposable
             {
                 // Records before what is cached: read up to it and put them in front (kept only once whole).
                 var earlier = new CachedSegment(start);
-                await ReadRangeAsync(name, earlier, segment.Start, read, cancellationToken);
+                await ReadRangeAsync(name, earlier, segment.Start, fenced, read, cancellationToken);
                 lock (_streams)
                 {
                     segment.Prepend(earlier);
@@ -311,7 +338,7 @@ internal sealed partial class JournalReader : IDisposable
 
             if (!segment.Complete && number != earlyDone)
             {
-                await ReadRangeAsync(name, segment, until: null, read, cancellationToken);
+                await ReadRangeAsync(name, segment, until: null, fenced, read, cancellationToken);
 
                 // A writer appends only to its newest segment: one with a later segment beside it never grows again.
                 segment.Complete = i < segments.Count - 1;
@@ -322,7 +349,7 @@ internal sealed partial class JournalReader : IDisposable
     /// <summary>The read of the newest cached segment from its cached end, started before the listing, if the read goes
     /// on there: that segment is not final and <paramref name="from"/> lies in what is cached of it or before it in an
     /// earlier segment.</summary>
-    private (int Number, Task Read)? StartTailRead(CachedStream stream, JournalPosition from, ReadTally read, CancellationToken cancellationToken)
+    private (int Number, Task Read)? StartTailRead(CachedStream stream, JournalPosition from, bool fenced, ReadTally read, CancellationToken cancellationToken)
     {
         int number;
         CachedSegment segment;
@@ -341,14 +368,14 @@ internal sealed partial class JournalReader : IDisposable
         }
 
         var name = JournalPosition.SegmentNameOf(stream.Name, number);
-        return (number, ReadRangeAsync(name, segment, until: null, read, cancellationToken));
+        return (number, ReadRangeAsync(name, segment, until: null, fenced, read, cancellationToken));
     }
 
     /// <summary>Reads from <paramref name="segment"/>'s end on, to <paramref name="until"/> or to the end of the segment,
     /// in ranged reads with a few in flight; records go into <paramref name="segment"/> chunk by chunk, so that what was
     /// read stays if a later read fails. Where something is cached already, one read goes first and more follow only if it
     /// comes back full: reading on at a segment's end mostly finds little or nothing.</summary>
-    private async Task ReadRangeAsync(string name, CachedSegment segment, long? until, ReadTally read, CancellationToken cancellationToken)
+    private async Task ReadRangeAsync(string name, CachedSegment segment, long? until, bool fenced, ReadTally read, CancellationToken cancellationToken)
     {
         var size = _options.RecoveryReadBytes;
         var reads = new Queue<(long Offset, int Length, Task<byte[]> Data)>();
@@ -362,7 +389,7 @@ internal sealed partial class JournalReader : IDisposable
                 while (reads.Count < inFlight && (until is null || next < until))
                 {
                     var length = until is { } end ? (int)Math.Min(size, end - next) : size;
-                    reads.Enqueue((next, length, ReadChunkAsync(name, next, length, read, cancellationToken)));
+                    reads.Enqueue((next, length, ReadChunkAsync(name, next, length, fenced, read, cancellationToken)));
                     next += length;
                 }
 
@@ -415,7 +442,18 @@ internal sealed partial class JournalReader : IDisposable
         }
     }
 
-    private Task<byte[]> ReadChunkAsync(string name, long offset, int length, ReadTally read, CancellationToken cancellationToken) =>
+    private Task<byte[]> ReadChunkAsync(string name, long offset, int length, bool fenced, ReadTally read, CancellationToken cancellationToken) =>
+        fenced && _share is { } share
+            ? share.ReadAsync(name, offset, length, token => ReadFromStoreAsync(name, offset, length, read, token), bytes => FromPeer(read, bytes), cancellationToken)
+            : ReadFromStoreAsync(name, offset, length, read, cancellationToken);
+
+    private void FromPeer(ReadTally read, int bytes)
+    {
+        read.AddFromPeer(bytes);
+        Interlocked.Add(ref _bytesFromPeers, bytes);
+    }
+
+    private Task<byte[]> ReadFromStoreAsync(string name, long offset, int length, ReadTally read, CancellationToken cancellationToken) =>
         RetryAsync(
             async token =>
             {
@@ -491,8 +529,8 @@ internal sealed partial class JournalReader : IDisposable
             _runtime.Scheduler);
     }
 
-    [LoggerMessage(201, LogLevel.Information, "Journal reader: stream {Stream} read for {Waiters} recovering Space(s): {Bytes} bytes in {Requests} storage requests, {Milliseconds} ms; {Cached} bytes cached.")]
-    private partial void LogStreamRead(string stream, long bytes, int requests, int waiters, long milliseconds, long cached);
+    [LoggerMessage(201, LogLevel.Information, "Journal reader: stream {Stream} read for {Waiters} recovering Space(s): {Bytes} bytes in {Requests} storage requests and {PeerBytes} bytes in {PeerRanges} ranges from other silos, {Milliseconds} ms; {Cached} bytes cached; {Served} bytes read from the store for other silos in all.")]
+    private partial void LogStreamRead(string stream, long bytes, int requests, long peerBytes, int peerRanges, int waiters, long milliseconds, long cached, long served);
 
     [LoggerMessage(202, LogLevel.Warning, "Journal reader: reading stream {Stream} failed after {Bytes} bytes in {Requests} requests; the {Waiters} Space(s) waiting on it fail, the next read goes on from where this one stopped.")]
     private partial void LogStreamReadFailed(Exception exception, string stream, long bytes, int requests, int waiters);
@@ -506,15 +544,27 @@ internal sealed partial class JournalReader : IDisposable
     [LoggerMessage(205, LogLevel.Warning, "Journal reader: {Segment} ends at {Offset} with {Bytes} bytes that are no whole record; they are not replayed.")]
     private partial void LogTornTail(string segment, long offset, int bytes);
 
-    /// <summary>Storage requests and bytes of one read of a stream (for its log line).</summary>
+    /// <summary>Storage requests and bytes of one read of a stream, and what other silos gave it (for its log line).</summary>
     private sealed class ReadTally
     {
         private long _bytes;
         private int _requests;
+        private long _peerBytes;
+        private int _peerRanges;
 
         public long Bytes => Interlocked.Read(ref _bytes);
 
         public int Requests => Volatile.Read(ref _requests);
+
+        public long PeerBytes => Interlocked.Read(ref _peerBytes);
+
+        public int PeerRanges => Volatile.Read(ref _peerRanges);
+
+        public void AddFromPeer(int bytes)
+        {
+            Interlocked.Add(ref _peerBytes, bytes);
+            Interlocked.Increment(ref _peerRanges);
+        }
 
         public void Add(int bytes)
         {

@@ -20,4 +20,8 @@ internal sealed class JournalRuntime(TimeProvider time, TaskScheduler scheduler)
     /// <summary>As <see cref="Task.Run(Func{Task})"/>, on <see cref="Scheduler"/>.</summary>
     public Task Run(Func<Task> work) =>
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.DenyChildAttach, Scheduler).Unwrap();
+
+    /// <summary>As <see cref="Task.Run{TResult}(Func{Task{TResult}})"/>, on <see cref="Scheduler"/>.</summary>
+    public Task<T> Run<T>(Func<Task<T>> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.DenyChildAttach, Scheduler).Unwrap();
 }

@@ -79,6 +79,15 @@ public sealed class JournalOptions
     /// each of them needs the stream read to its end before it serves.</summary>
     public bool ReadAheadDeadStreams { get; set; } = true;
 
+    /// <summary>Split the read of a crashed silo's stream between the silos that recover from it (default on): each of its
+    /// ranged reads is made from the store by one of them, and the others ask that silo for the bytes. Every survivor
+    /// needs the whole stream; split, the storage service serves it once in all, not once per survivor.</summary>
+    public bool ShareDeadStreamReads { get; set; } = true;
+
+    /// <summary>How long a silo waits for another to give it a range of a dead silo's stream before it reads the range
+    /// from the store itself (default 10 s); that silo is then asked nothing more for that stream.</summary>
+    public TimeSpan PeerReadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Returns the problems with these options, or nothing when they are valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -90,6 +99,11 @@ public sealed class JournalOptions
         if (MaxRecoveryReadsInFlight is < 1 or > 64 || RecoveryReadAttempts is < 1 or > 20)
         {
             yield return "MaxRecoveryReadsInFlight must be between 1 and 64, and RecoveryReadAttempts between 1 and 20.";
+        }
+
+        if (PeerReadTimeout <= TimeSpan.Zero || PeerReadTimeout > TimeSpan.FromMinutes(5))
+        {
+            yield return "PeerReadTimeout must be positive and at most 5 minutes.";
         }
 
         if (RecoveryRetryDelay < TimeSpan.Zero || RecoveryCacheIdle <= TimeSpan.Zero || RecoveryCacheBytes < 0)

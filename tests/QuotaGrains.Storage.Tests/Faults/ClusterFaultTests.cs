@@ -57,6 +57,11 @@ public sealed class ClusterFaultTests(AzuriteFixture azurite, ITestOutputHelper 
 
         var homes = await Task.WhenAll(spaces.Select(space => cluster.WhereAsync(cluster.Client.GetGrain<ISpaceGrain>(space))));
         output.WriteLine($"its Spaces are now on silos {string.Join(", ", homes.Select(h => h?.SiloPort).Distinct())}");
+        foreach (var survivor in cluster.Silos)
+        {
+            // Each survivor's reads of the dead stream: what it read from the store, and what the other gave it.
+            output.WriteLine($"silo {survivor.SiloPort}: {string.Join(" | ", survivor.Output.Split('\n').Where(l => l.Contains("Journal reader: stream", StringComparison.Ordinal)).Select(l => l.Trim()))}");
+        }
 
         Assert.All(homes, home => Assert.Contains(home, cluster.Silos));
         Assert.Equal(surfaced.Count, retried);
