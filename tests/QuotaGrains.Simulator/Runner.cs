@@ -44,7 +44,7 @@ internal static class Runner
     }
 
     public static string Reproduce(SimulationResult result, SimulationOptions options) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Command} --seed {result.Seed} --ops {options.Operations} --spaces {options.MaxSpaces}{(options.NoFaults ? " --no-faults" : "")}{(options.NoFencing ? " --no-fencing" : "")}{(options.NoSeal ? " --no-seal" : "")}{(options.LedgerShowsUnnamedPages ? " --ledger-shows-unnamed-pages" : "")}");
+        string.Create(CultureInfo.InvariantCulture, $"{Command} --seed {result.Seed} --ops {options.Operations} --spaces {options.MaxSpaces}{(options.NoFaults ? " --no-faults" : "")}{(options.NoFencing ? " --no-fencing" : "")}{(options.NoSeal ? " --no-seal" : "")}{(options.ShareDeadStreamReads ? " --share-dead-streams" : "")}{(options.LedgerShowsUnnamedPages ? " --ledger-shows-unnamed-pages" : "")}");
 
     public static int Main(string[] args)
     {
@@ -58,6 +58,7 @@ internal static class Runner
         var noFencing = false;
         var unnamedPages = false;
         var noSeal = false;
+        var share = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -97,8 +98,11 @@ internal static class Runner
                 case "--no-seal":
                     noSeal = true;
                     break;
+                case "--share-dead-streams":
+                    share = true;
+                    break;
                 default:
-                    Console.Error.WriteLine($"usage: {Command} [--seed N | --seeds A..B] [--ops N per seed] [--total N (seeds from A until N operations)] [--spaces N] [--shrink] [--verbose] [--no-faults] [--no-fencing] [--no-seal] [--ledger-shows-unnamed-pages]");
+                    Console.Error.WriteLine($"usage: {Command} [--seed N | --seeds A..B] [--ops N per seed] [--total N (seeds from A until N operations)] [--spaces N] [--shrink] [--verbose] [--no-faults] [--no-fencing] [--no-seal] [--ledger-shows-unnamed-pages] [--share-dead-streams]");
                     return 2;
             }
         }
@@ -108,7 +112,7 @@ internal static class Runner
         var counters = new Counters();
         for (var seed = first; total is { } budget ? operations < budget : seed <= last; seed++)
         {
-            var options = new SimulationOptions(seed, ops, spaces, noFaults, Verbose: verbose) { NoFencing = noFencing, LedgerShowsUnnamedPages = unnamedPages, NoSeal = noSeal };
+            var options = new SimulationOptions(seed, ops, spaces, noFaults, Verbose: verbose) { NoFencing = noFencing, LedgerShowsUnnamedPages = unnamedPages, NoSeal = noSeal, ShareDeadStreamReads = share };
             var result = RunOne(options);
             operations += result.Operations;
             seeds++;

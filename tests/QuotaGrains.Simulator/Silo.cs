@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using QuotaGrains.Domain.Spaces;
@@ -22,13 +23,15 @@ internal sealed class SimSilo
         var runtime = new JournalRuntime(sim.Clock, Scheduler);
         var options = Options.Create(sim.JournalOptions);
         Stream = $"svc/silo{index}-{incarnation}";
+        Address = SiloAddress.New(IPAddress.Loopback, 20_000 + index, incarnation);
         Writer = new SiloJournalWriter(sim.JournalStore, Stream, options, sim.Instruments, NullLogger<SiloJournalWriter>.Instance, sim.Codec, runtime)
         {
             SealsAfterFailure = !sim.NoSeal,
         };
         Reader = new JournalReader(
             sim.JournalStore, options, sim.Instruments, NullLogger<JournalReader>.Instance, runtime,
-            sim.NoFencing ? null : new DelegateStreamFencing(sim.JournalStore, sim.IsDead));
+            sim.NoFencing ? null : new DelegateStreamFencing(sim.JournalStore, sim.IsDead),
+            sim.ShareDeadStreamReads ? new DeadStreamShare(new SimPeers(sim, this), options, NullLogger<DeadStreamShare>.Instance, runtime) : null);
         Services = new SpaceLogServices(
             new AckRecorder(Writer, sim), Reader, sim.Codec, sim.LedgerStore, new SnapshotWriteLimiter(options), sim.Rules, options,
             sim.Clock, sim.Copier, sim.Instruments, NullLogger<SpaceLog>.Instance, runtime)
@@ -45,6 +48,9 @@ internal sealed class SimSilo
 
     public string Stream { get; }
 
+    /// <summary>Its address among the silos that split a dead stream's read (<see cref="DeadStreamShare"/>).</summary>
+    public SiloAddress Address { get; }
+
     /// <summary>Declared dead while it still runs (paused, then resumed): it finishes what had reached it, but starts no
     /// activation (registering one in the grain directory needs the cluster, which counts it dead).</summary>
     public bool Stale { get; set; }
@@ -60,6 +66,36 @@ internal sealed class SimSilo
     public Dictionary<string, SpaceHost> Hosts { get; } = new(StringComparer.Ordinal);
 
     public override string ToString() => $"silo{Index}.{Incarnation}";
+
+    /// <summary>The other live silos, as the grain service reaches them: an ask is handled on the peer's own scheduler, so
+    /// a peer that crashes never answers (the asker's timeout, on the simulated clock, then reads the range itself).</summary>
+    private sealed class SimPeers(Simulation sim, SimSilo self) : IJournalPeers
+    {
+        public SiloAddress Self => self.Address;
+
+        public IReadOnlyList<SiloAddress> Readers() => sim.LiveSilos.Select(s => s.Address).Order().ToList();
+
+        public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length, CancellationToken cancellationToken)
+        {
+            sim.Counters.Add("peer.asks");
+            var target = sim.LiveSilos.FirstOrDefault(s => s.Address.Equals(peer));
+            if (target is null)
+            {
+                return Task.FromException<byte[]>(new InvalidOperationException($"silo {peer} is not in the cluster"));
+            }
+
+            var answer = target.Scheduler.Start(() => target.Reader.ServePeerAsync(segment, offset, length));
+            return answer.ContinueWith(
+                t =>
+                {
+                    sim.Counters.Add(t.IsCompletedSuccessfully ? "peer.answers" : "peer.failures");
+                    return t;
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default).Unwrap();
+        }
+    }
 
     /// <summary>The journal as the Spaces of this silo see it; tells the oracle which events were acknowledged.</summary>
     private sealed class AckRecorder(SiloJournalWriter inner, Simulation sim) : IJournalWriter

@@ -36,24 +36,26 @@ internal sealed class JournalPeerServiceClient(IServiceProvider services)
 /// Orleans places the dead silo's Spaces over all of them.</summary>
 internal sealed class OrleansJournalPeers(IClusterMembershipService membership, ILocalSiloDetails silo, IJournalPeerServiceClient client) : IJournalPeers
 {
-    private (MembershipVersion Version, IReadOnlyList<SiloAddress> Readers) _readers = (MembershipVersion.MinValue, []);
+    private ReaderList? _readers;
 
     public SiloAddress Self => silo.SiloAddress;
 
     public IReadOnlyList<SiloAddress> Readers()
     {
         var snapshot = membership.CurrentSnapshot;
-        var known = _readers;
-        if (known.Version == snapshot.Version && known.Readers.Count > 0)
+        if (Volatile.Read(ref _readers) is { } known && known.Version == snapshot.Version)
         {
             return known.Readers;
         }
 
         var readers = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).Order().ToList();
-        _readers = (snapshot.Version, readers);
+        Volatile.Write(ref _readers, new ReaderList(snapshot.Version, readers));
         return readers;
     }
 
     public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length, CancellationToken cancellationToken) =>
         client.On(peer).ReadFencedAsync(segment, offset, length);
+
+    /// <summary>The readers of one membership version (swapped whole: read and written from any thread).</summary>
+    private sealed record ReaderList(MembershipVersion Version, IReadOnlyList<SiloAddress> Readers);
 }
