@@ -77,7 +77,8 @@ internal sealed partial class DeadStreamShare(IJournalPeers peers, IOptions<Jour
 
     /// <summary>The bytes of a range of a fenced stream, for this silo's own read: read from the store here (once, with the
     /// peers that ask for it) or asked of the silo that reads it.</summary>
-    /// <param name="fromStore">The store read (with the reader's retries and its bound on reads in flight).</param>
+    /// <param name="fromStore">The store read (with the reader's retries and its bound on reads in flight); it stops with
+    /// the reader, not with the token it is given, since others may wait for it.</param>
     /// <param name="fromPeer">Called with the bytes that came from a peer.</param>
     public async Task<byte[]> ReadAsync(string segment, long offset, int length, Func<CancellationToken, Task<byte[]>> fromStore, Action<int> fromPeer, CancellationToken cancellationToken)
     {
@@ -139,8 +140,8 @@ internal sealed partial class DeadStreamShare(IJournalPeers peers, IOptions<Jour
                 shared = new Shared(now);
                 _shared[key] = shared;
 
-                // On the reader's scheduler, not the caller's (a peer's ask arrives on Orleans' system target); with the
-                // reader's stop token: the read is not the caller's to cancel, others may be waiting for it.
+                // On the reader's scheduler, not the caller's (a peer's ask arrives on Orleans' system target); with no
+                // caller's token: others may wait for the read (the reader's store read stops with the reader).
                 shared.Data = _runtime.Run(() => fromStore(CancellationToken.None));
                 shared.Data.ContinueWith(
                     _ =>

@@ -104,9 +104,10 @@ internal sealed partial class JournalReader : IDisposable
     /// from this silo's own read of that range, or read from the store for it.</summary>
     public Task<byte[]> ServePeerAsync(string segment, long offset, int length)
     {
-        if (length <= 0 || length > _options.RecoveryReadBytes || offset < 0)
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length <= 0 || length > _options.RecoveryReadBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(length), $"A peer may ask for up to {_options.RecoveryReadBytes} bytes at an offset of 0 or more.");
+            throw new ArgumentOutOfRangeException(nameof(length), $"A peer may ask for 1 to {_options.RecoveryReadBytes} bytes.");
         }
 
         Task<byte[]> FromStore(CancellationToken _) => ReadFromStoreAsync(segment, offset, length, _served, _stopping.Token);
@@ -444,7 +445,7 @@ internal sealed partial class JournalReader : IDisposable
 
     private Task<byte[]> ReadChunkAsync(string name, long offset, int length, bool fenced, ReadTally read, CancellationToken cancellationToken) =>
         fenced && _share is { } share
-            ? share.ReadAsync(name, offset, length, token => ReadFromStoreAsync(name, offset, length, read, token), bytes => FromPeer(read, bytes), cancellationToken)
+            ? share.ReadAsync(name, offset, length, _ => ReadFromStoreAsync(name, offset, length, read, cancellationToken), bytes => FromPeer(read, bytes), cancellationToken)
             : ReadFromStoreAsync(name, offset, length, read, cancellationToken);
 
     private void FromPeer(ReadTally read, int bytes)
