@@ -75,7 +75,7 @@ internal sealed class SimSilo
 
         public IReadOnlyList<SiloAddress> Readers() => sim.LiveSilos.Select(s => s.Address).Order().ToList();
 
-        public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length, CancellationToken cancellationToken)
+        public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length)
         {
             sim.Counters.Add("peer.asks");
             var target = sim.LiveSilos.FirstOrDefault(s => s.Address.Equals(peer));

@@ -15,8 +15,9 @@ internal interface IJournalPeers
     IReadOnlyList<SiloAddress> Readers();
 
     /// <summary>Asks <paramref name="peer"/> for the bytes of <paramref name="segment"/> from <paramref name="offset"/>, at
-    /// most <paramref name="length"/> (as <see cref="IJournalStore.ReadAsync"/> would return them).</summary>
-    Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length, CancellationToken cancellationToken);
+    /// most <paramref name="length"/> (as <see cref="IJournalStore.ReadAsync"/> would return them). The asker bounds its
+    /// wait itself (<see cref="JournalOptions.PeerReadTimeout"/>).</summary>
+    Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length);
 }
 
 /// <summary>
@@ -99,7 +100,7 @@ internal sealed partial class DeadStreamShare(IJournalPeers peers, IOptions<Jour
         var ask = Task.FromResult<byte[]>([]);
         try
         {
-            ask = peers.ReadAsync(owner, segment, offset, length, waiting.Token);
+            ask = peers.ReadAsync(owner, segment, offset, length);
             var data = await ask.WaitAsync(waiting.Token);
             fromPeer(data.Length);
             return data;

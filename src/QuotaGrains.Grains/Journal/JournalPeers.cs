@@ -53,7 +53,7 @@ internal sealed class OrleansJournalPeers(IClusterMembershipService membership, 
         return readers;
     }
 
-    public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length, CancellationToken cancellationToken) =>
+    public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length) =>
         client.On(peer).ReadFencedAsync(segment, offset, length);
 
     /// <summary>The readers of one membership version (swapped whole: read and written from any thread).</summary>

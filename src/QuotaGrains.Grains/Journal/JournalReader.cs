@@ -71,9 +71,6 @@ internal sealed partial class JournalReader : IDisposable
     /// <summary>Bytes of fenced streams this silo was given by the other silos that read them (<see cref="DeadStreamShare"/>).</summary>
     public long BytesFromPeers => Interlocked.Read(ref _bytesFromPeers);
 
-    /// <summary>Bytes this silo read from the store because another silo asked for them.</summary>
-    public long BytesForPeers => _served.Bytes;
-
     /// <summary>The records of <paramref name="spaceId"/> at or after <paramref name="from"/> in its stream, in stream
     /// order, as a read that started after this call found them. Fails with <see cref="QuotaUnavailableException"/> if
     /// that read failed.</summary>

@@ -145,6 +145,13 @@ public sealed class DeadStreamShareTests : IAsyncLifetime
         Assert.Null(alone.OwnerOf(segment, 0, RangeBytes));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(301)]
+    public void The_peer_timeout_is_validated(int seconds) =>
+        Assert.Contains(new JournalOptions { PeerReadTimeout = TimeSpan.FromSeconds(seconds) }.Validate(), e => e.Contains("PeerReadTimeout", StringComparison.Ordinal));
+
     /// <summary>One silo's reader over the shared store, with its own counts and its own view of its peers.</summary>
     private sealed class Survivor
     {
@@ -198,7 +205,7 @@ public sealed class DeadStreamShareTests : IAsyncLifetime
 
         public IReadOnlyList<SiloAddress> Readers() => readers;
 
-        public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length, CancellationToken cancellationToken)
+        public Task<byte[]> ReadAsync(SiloAddress peer, string segment, long offset, int length)
         {
             Interlocked.Increment(ref _asks);
             return Ask(peer, segment, offset, length);
